@@ -1,0 +1,22 @@
+"""scales_core: the Scalable Latent Exploration Score (ScaLES) for latent space
+optimization over sequences."""
+
+from . import models
+from .acquisition import ScaLESPenalty, ScorePenalty
+from .baselines import likelihood_score, polarity_score
+from .jacobian import decoder_jacobian, logits_and_jacobian
+from .score import ScaLES, log_det_forward, log_det_paper, prior_score
+
+__all__ = [
+    "ScaLES",
+    "ScaLESPenalty",
+    "ScorePenalty",
+    "decoder_jacobian",
+    "likelihood_score",
+    "log_det_forward",
+    "log_det_paper",
+    "logits_and_jacobian",
+    "models",
+    "polarity_score",
+    "prior_score",
+]

@@ -1,0 +1,272 @@
+r"""Character VAE of Notin et al. (2021), the architecture of the published ScaLES
+checkpoints (expressions: `d=25, L=19, D=15`; SMILES: `d=56, L=120, D=35`).
+
+Encoder: one-hot `batch x D x L` -> three ``Conv1d -> ReLU -> BatchNorm`` blocks ->
+flatten -> ``Linear(., 100) -> ReLU`` -> heads ``mu`` and ``sigma`` (log-variance).
+
+Decoder: ``ctx = Linear(d, 100)(z)`` is the input of a 3-layer GRU (or LSTM) at each
+of the `L` steps from a zero state; the step logits are
+``Linear(200, D)(cat[h_t, Linear(D, 100)(softmax(logits_{t-1}))])`` with a zero
+probability vector before the first step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .recurrent import run_recurrence, run_recurrence_jvp
+
+__all__ = ["CharVAEConfig", "CharEncoder", "CharDecoder", "PropertyNet", "CharVAE"]
+
+
+@dataclass(frozen=True)
+class CharVAEConfig:
+    """Sizes of a character VAE.
+
+    Attributes:
+        vocab_size: `D`, the number of symbols (padding included).
+        max_len: `L`, the sequence length.
+        latent_dim: `d`.
+        hidden: Width of the dense and recurrent layers.
+        num_layers: Recurrent layers in the decoder.
+        cell: ``"gru"`` or ``"lstm"``.
+        conv_channels: Output channels of the three encoder convolutions.
+        conv_kernels: Kernel sizes of the three encoder convolutions.
+        dropout: Dropout between decoder recurrent layers, active in train mode only
+            (used by the MC-dropout uncertainty score).
+    """
+
+    vocab_size: int
+    max_len: int
+    latent_dim: int
+    hidden: int = 100
+    num_layers: int = 3
+    cell: str = "gru"
+    conv_channels: tuple[int, int, int] = (9, 9, 10)
+    conv_kernels: tuple[int, int, int] = (9, 9, 11)
+    dropout: float = 0.2
+
+
+class CharEncoder(nn.Module):
+    """Convolutional encoder: token indices -> ``(mu, logvar)``."""
+
+    def __init__(self, cfg: CharVAEConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        # Present in the published state dicts; the convolutions read one-hot input.
+        self.embedding = nn.Embedding(cfg.vocab_size, cfg.hidden)
+        channels = (cfg.vocab_size, *cfg.conv_channels)
+        length = cfg.max_len
+        for k in range(3):
+            setattr(
+                self,
+                f"conv{k + 1}",
+                nn.Conv1d(channels[k], channels[k + 1], cfg.conv_kernels[k]),
+            )
+            setattr(self, f"batch_norm{k + 1}", nn.BatchNorm1d(channels[k + 1]))
+            length -= cfg.conv_kernels[k] - 1
+        self.linear = nn.Linear(channels[-1] * length, cfg.hidden)
+        self.mu = nn.Linear(cfg.hidden, cfg.latent_dim)
+        self.sigma = nn.Linear(cfg.hidden, cfg.latent_dim)
+
+    def forward(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        r"""Encode.
+
+        Args:
+            tokens: A `batch x L` long tensor of symbol indices.
+
+        Returns:
+            ``(mu, logvar)``, each `batch x d`.
+        """
+        x = nn.functional.one_hot(tokens, self.cfg.vocab_size)
+        x = x.to(self.linear.weight).transpose(1, 2)  # (batch, D, L)
+        for k in range(1, 4):
+            conv = getattr(self, f"conv{k}")
+            bn = getattr(self, f"batch_norm{k}")
+            x = bn(torch.relu(conv(x)))
+        h = torch.relu(self.linear(x.flatten(1)))
+        return self.mu(h), self.sigma(h)
+
+
+class CharDecoder(nn.Module):
+    """Recurrent decoder: `batch x d` latents -> `batch x L x D` logits."""
+
+    def __init__(self, cfg: CharVAEConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.project = nn.Linear(cfg.latent_dim, cfg.hidden)
+        rnn = nn.LSTM if cfg.cell == "lstm" else nn.GRU
+        self.gru = rnn(cfg.hidden, cfg.hidden, cfg.num_layers, batch_first=True)
+        self.out = nn.Linear(2 * cfg.hidden, cfg.vocab_size)
+        self.output_projection = nn.Linear(cfg.vocab_size, cfg.hidden)
+
+    @property
+    def latent_dim(self) -> int:
+        """The latent size `d`."""
+        return self.cfg.latent_dim
+
+    def forward(self, z: Tensor) -> Tensor:
+        r"""Decode.
+
+        Args:
+            z: A `batch x d` tensor of latents.
+
+        Returns:
+            A `batch x L x D` tensor of logits.
+        """
+        cfg = self.cfg
+        z = z.to(self.project.weight)
+        ctx = self.project(z)  # (batch, H)
+        p_drop = cfg.dropout if self.training else 0.0
+        h = run_recurrence(self.gru, ctx, cfg.max_len, dropout=p_drop)  # (batch, L, H)
+        w_h, w_q = self.out.weight[:, : cfg.hidden], self.out.weight[:, cfg.hidden :]
+        base = h @ w_h.T + self.out.bias  # (batch, L, D), the recurrent part
+        # The feedback of the previous step's probabilities is linear:
+        # W_q (W_p softmax + b_p) = C softmax + c0.
+        C = w_q @ self.output_projection.weight  # (D, D)
+        c0 = w_q @ self.output_projection.bias  # (D,)
+        steps = base.unbind(1)
+        logits = [steps[0] + c0]
+        for base_t in steps[1:]:
+            probs = torch.softmax(logits[-1], dim=-1)
+            logits.append(base_t + probs @ C.T + c0)
+        return torch.stack(logits, dim=1)
+
+    def logits_and_jacobian(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        r"""Logits and their exact Jacobian, by hand-written forward mode.
+
+        Same values as ``torch.func`` forward mode over :meth:`forward` in eval
+        mode, several times faster; differentiable w.r.t. ``z`` (second order).
+
+        Args:
+            z: A `batch x d` tensor.
+
+        Returns:
+            ``(logits, A)``: `batch x L x D` and `batch x (L*D) x d`.
+        """
+        cfg = self.cfg
+        z = z.to(self.project.weight)
+        B, d = z.shape
+        ctx = self.project(z)  # (B, H)
+        dctx = self.project.weight.T.expand(B, d, cfg.hidden)  # (B, d, H)
+        h, dh = run_recurrence_jvp(self.gru, ctx, dctx, cfg.max_len)
+        w_h, w_q = self.out.weight[:, : cfg.hidden], self.out.weight[:, cfg.hidden :]
+        base = h @ w_h.T + self.out.bias  # (B, L, D)
+        dbase = dh @ w_h.T  # (B, L, d, D)
+        C = w_q @ self.output_projection.weight  # (D, D)
+        c0 = w_q @ self.output_projection.bias
+        steps, dsteps = base.unbind(1), dbase.unbind(1)
+        logits, dlogits = [steps[0] + c0], [dsteps[0]]
+        for base_t, dbase_t in zip(steps[1:], dsteps[1:]):
+            p = torch.softmax(logits[-1], dim=-1)  # (B, D)
+            dl = dlogits[-1]  # (B, d, D)
+            dp = p.unsqueeze(1) * (dl - (dl * p.unsqueeze(1)).sum(-1, keepdim=True))
+            logits.append(base_t + p @ C.T + c0)
+            dlogits.append(dbase_t + dp @ C.T)
+        A = torch.stack(dlogits, dim=1)  # (B, L, d, D)
+        return torch.stack(logits, dim=1), A.transpose(2, 3).reshape(B, -1, d)
+
+
+class PropertyNet(nn.Module):
+    """The property head stored with the checkpoints (`d -> 100 -> 100 -> 1`)."""
+
+    def __init__(self, latent_dim: int, hidden: int = 100) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(latent_dim, hidden)
+        self.fc2 = nn.Linear(hidden, hidden)
+        self.fc3 = nn.Linear(hidden, 1)
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Predict a property, `batch x d` -> `batch`."""
+        return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(z))))).squeeze(-1)
+
+
+class CharVAE(nn.Module):
+    """Encoder, decoder and vocabulary of a character VAE.
+
+    Args:
+        cfg: Sizes.
+        vocab: Symbols in index order; ``vocab[pad_index]`` pads the end.
+        pad_index: Index of the padding symbol.
+    """
+
+    def __init__(self, cfg: CharVAEConfig, vocab: list[str], pad_index: int) -> None:
+        super().__init__()
+        if len(vocab) != cfg.vocab_size:
+            raise ValueError(
+                f"vocabulary has {len(vocab)} symbols, config says {cfg.vocab_size}"
+            )
+        self.cfg = cfg
+        self.vocab = list(vocab)
+        self.pad_index = pad_index
+        self.encoder = CharEncoder(cfg)
+        self.decoder = CharDecoder(cfg)
+        self.property_net = PropertyNet(cfg.latent_dim, cfg.hidden)
+        self._index = {s: i for i, s in enumerate(self.vocab)}
+
+    @property
+    def latent_dim(self) -> int:
+        """The latent size `d`."""
+        return self.cfg.latent_dim
+
+    def tokenize(self, strings: list[str]) -> Tensor:
+        r"""Map strings to a `N x L` long tensor, padded with the padding symbol.
+
+        Raises:
+            ValueError: for an unknown character or a string longer than `L`.
+        """
+        L = self.cfg.max_len
+        rows = []
+        for k, s in enumerate(strings):
+            if len(s) > L:
+                raise ValueError(f"item {k} ({s!r}) is longer than max_len={L}")
+            unknown = sorted({ch for ch in s if ch not in self._index})
+            if unknown:
+                raise ValueError(f"item {k} ({s!r}) has unknown symbols {unknown}")
+            idx = [self._index[ch] for ch in s]
+            rows.append(idx + [self.pad_index] * (L - len(idx)))
+        return torch.tensor(rows, dtype=torch.long, device=self.decoder.out.weight.device)
+
+    def detokenize(self, tokens: Tensor) -> list[str]:
+        """Map a `N x L` index tensor to strings, dropping padding symbols."""
+        pad = self.vocab[self.pad_index]
+        return [
+            "".join(self.vocab[i] for i in row).replace(pad, "")
+            for row in tokens.tolist()
+        ]
+
+    @torch.no_grad()
+    def encode(self, x: list[str] | Tensor, sample: bool = False) -> Tensor:
+        r"""Encode strings (or a `N x L` index tensor) to latents.
+
+        Args:
+            x: Strings or token indices.
+            sample: Draw from the posterior instead of returning its mean.
+
+        Returns:
+            A `N x d` tensor.
+        """
+        tokens = self.tokenize(x) if isinstance(x, list) else x
+        was_training = self.encoder.training
+        self.encoder.eval()
+        mu, logvar = self.encoder(tokens)
+        self.encoder.train(was_training)
+        if sample:
+            mu = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return mu
+
+    @torch.no_grad()
+    def decode_tokens(self, z: Tensor) -> Tensor:
+        """Argmax decoding, `N x d` -> `N x L` indices (decoder in eval mode)."""
+        was_training = self.decoder.training
+        self.decoder.eval()
+        tokens = self.decoder(z).argmax(-1)
+        self.decoder.train(was_training)
+        return tokens
+
+    def decode_strings(self, z: Tensor) -> list[str]:
+        """Argmax decoding to strings, `N x d` -> `N` strings."""
+        return self.detokenize(self.decode_tokens(z))

@@ -1,0 +1,72 @@
+r"""Loader for the character VAEs published with the ScaLES paper.
+
+Files: ``$SCALES_DATA_DIR/checkpoints/paper/<dataset>_<cell>_<beta>/w.pth`` and
+``checkpoints/paper/smiles_vocab.yaml`` (see the data README).
+"""
+
+from __future__ import annotations
+
+import torch
+import yaml
+
+from ..paths import resolve
+from .char_vae import CharVAE, CharVAEConfig
+
+__all__ = ["PAPER_CHECKPOINTS", "EXPRESSIONS_VOCAB", "load_paper_vae", "smiles_vocab"]
+
+#: The expressions checkpoints' symbols in index order (space pads the end).
+EXPRESSIONS_VOCAB = ["x", "+", "(", ")", "1", "2", "3", "*", "/", "s", "i", "n", "e", "p", " "]
+
+PAPER_CHECKPOINTS = tuple(
+    f"{data}_{cell}_{beta}"
+    for data in ("expressions", "smiles")
+    for cell in ("gru", "lstm")
+    for beta in ("0.05", "0.1", "1")
+)
+
+_SIZES = {
+    "expressions": dict(
+        vocab_size=15, max_len=19, latent_dim=25, conv_channels=(2, 3, 4),
+        conv_kernels=(2, 3, 4),
+    ),
+    "smiles": dict(
+        vocab_size=35, max_len=120, latent_dim=56, conv_channels=(9, 9, 10),
+        conv_kernels=(9, 9, 11),
+    ),
+}
+
+
+def smiles_vocab() -> list[str]:
+    """The SMILES checkpoints' symbols in index order (index 34 is the space pad)."""
+    with open(resolve("checkpoints/paper/smiles_vocab.yaml")) as fh:
+        mapping = yaml.safe_load(fh)
+    vocab = [""] * len(mapping)
+    for symbol, index in mapping.items():
+        vocab[int(index)] = str(symbol)
+    return vocab
+
+
+def load_paper_vae(name: str, device: str | torch.device = "cpu") -> CharVAE:
+    r"""Load a published character VAE with strict key matching, in eval mode.
+
+    Args:
+        name: One of :data:`PAPER_CHECKPOINTS`, e.g. ``"expressions_gru_1"``.
+        device: Where to put the weights.
+
+    Returns:
+        A :class:`CharVAE` (``vae.decoder(z)`` gives `batch x L x D` logits).
+
+    Raises:
+        ValueError: for an unknown name.
+        scales_core.paths.DataNotFoundError: when the weights file is missing.
+    """
+    if name not in PAPER_CHECKPOINTS:
+        raise ValueError(f"unknown checkpoint {name!r}; choose from {PAPER_CHECKPOINTS}")
+    data, cell, _ = name.split("_")
+    cfg = CharVAEConfig(cell=cell, **_SIZES[data])
+    vocab = EXPRESSIONS_VOCAB if data == "expressions" else smiles_vocab()
+    vae = CharVAE(cfg, vocab, pad_index=vocab.index(" "))
+    path = resolve(f"checkpoints/paper/{name}/w.pth")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    vae.load_state_dict(state, strict=True)
+    return vae.to(device).eval()
