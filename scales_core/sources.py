@@ -211,9 +211,12 @@ def fetch(relative: str) -> Path:
 
 def _extract(archive: Path, member: str, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(archive) as zipped, zipped.open(member) as src:
-        with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
-            shutil.copyfileobj(src, tmp)
+    with (
+        zipfile.ZipFile(archive) as zipped,
+        zipped.open(member) as src,
+        tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp,
+    ):
+        shutil.copyfileobj(src, tmp)
     os.replace(tmp.name, dest)
 
 

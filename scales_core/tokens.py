@@ -111,7 +111,9 @@ def encode(
             )
         rows.append([vocab[char] for char in text] + [pad] * (length - len(text)))
     if dropped:
-        logger.warning("dropped %d %ss longer than %d characters", dropped, what, length)
+        logger.warning(
+            "dropped %d %ss longer than %d characters", dropped, what, length
+        )
     if not rows:
         return torch.empty((0, length), dtype=torch.long)
     return torch.tensor(rows, dtype=torch.long)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .recurrent import run_recurrence, run_recurrence_jvp
+from .recurrent import RecurrenceJVP, run_recurrence
 
 __all__ = ["CharVAEConfig", "CharEncoder", "CharDecoder", "PropertyNet", "CharVAE"]
 
@@ -151,21 +151,23 @@ class CharDecoder(nn.Module):
         z = z.to(self.project.weight)
         B, d = z.shape
         ctx = self.project(z)  # (B, H)
-        dctx = self.project.weight.T.expand(B, d, cfg.hidden)  # (B, d, H)
-        h, dh = run_recurrence_jvp(self.gru, ctx, dctx, cfg.max_len)
+        dctx = self.project.weight.T.unsqueeze(0)  # (1, d, H), the same for all B
+        rec = RecurrenceJVP(self.gru, ctx, dctx)
         w_h, w_q = self.out.weight[:, : cfg.hidden], self.out.weight[:, cfg.hidden :]
-        base = h @ w_h.T + self.out.bias  # (B, L, D)
-        dbase = dh @ w_h.T  # (B, L, d, D)
-        C = w_q @ self.output_projection.weight  # (D, D)
-        c0 = w_q @ self.output_projection.bias
-        steps, dsteps = base.unbind(1), dbase.unbind(1)
-        logits, dlogits = [steps[0] + c0], [dsteps[0]]
-        for base_t, dbase_t in zip(steps[1:], dsteps[1:]):
-            p = torch.softmax(logits[-1], dim=-1)  # (B, D)
-            dl = dlogits[-1]  # (B, d, D)
-            dp = p.unsqueeze(1) * (dl - (dl * p.unsqueeze(1)).sum(-1, keepdim=True))
-            logits.append(base_t + p @ C.T + c0)
-            dlogits.append(dbase_t + dp @ C.T)
+        C = (w_q @ self.output_projection.weight).T  # (D, D), acts on probabilities
+        c0 = w_q @ self.output_projection.bias + self.out.bias
+        logits, dlogits = [], []
+        for t in range(cfg.max_len):
+            h, dh = rec.step()  # (B, H), (B, d, H)
+            l_t, dl_t = h @ w_h.T + c0, dh @ w_h.T  # (B, D), (B, d, D)
+            if t > 0:
+                p = torch.softmax(logits[-1], dim=-1).unsqueeze(1)  # (B, 1, D)
+                dl = dlogits[-1]
+                dp = p * (dl - (dl * p).sum(-1, keepdim=True))  # (B, d, D)
+                l_t = l_t + p.squeeze(1) @ C
+                dl_t = dl_t + dp @ C
+            logits.append(l_t)
+            dlogits.append(dl_t)
         A = torch.stack(dlogits, dim=1)  # (B, L, d, D)
         return torch.stack(logits, dim=1), A.transpose(2, 3).reshape(B, -1, d)
 

@@ -96,129 +96,121 @@ def run_recurrence(
     return out
 
 
-def _per_step(x: Tensor, steps: int, gates: int, const_dim: int) -> list[tuple[Tensor, ...]]:
-    r"""Split gate pre-activations once, then into time steps.
-
-    Chunking and indexing outside the time loop keeps the backward pass to one
-    concatenation per layer instead of one per step.
-
-    Args:
-        x: `... x G*H`, constant over time when ``x.dim() == const_dim``, else with
-            the time axis at dim 1.
-        steps: Number of time steps.
-        gates: Number of gates `G`.
-        const_dim: Rank of a time-constant input.
-
-    Returns:
-        For each step, the tuple of `G` gate slices.
-    """
-    parts = x.chunk(gates, dim=-1)
-    if x.dim() == const_dim:
-        return [parts] * steps
-    return list(zip(*(part.unbind(1) for part in parts)))
+def _cell_weights(rnn: nn.GRU | nn.LSTM, layer: int) -> dict[str, tuple[Tensor, ...]]:
+    """Per-gate transposed weights and biases of one layer (`H_in x H` / `H`)."""
+    gates = 4 if isinstance(rnn, nn.LSTM) else 3
+    w_ih = getattr(rnn, f"weight_ih_l{layer}")
+    w_hh = getattr(rnn, f"weight_hh_l{layer}")
+    return {
+        "w_ih": tuple(w.T for w in w_ih.chunk(gates, dim=0)),
+        "b_ih": getattr(rnn, f"bias_ih_l{layer}").chunk(gates),
+        "w_hh": tuple(w.T for w in w_hh.chunk(gates, dim=0)),
+        "b_hh": getattr(rnn, f"bias_hh_l{layer}").chunk(gates),
+    }
 
 
-def _gru_layer_jvp(
-    x_proj: Tensor, dx_proj: Tensor, w_hh: Tensor, b_hh: Tensor, steps: int
-) -> tuple[Tensor, Tensor]:
-    r"""One GRU layer and its forward-mode derivative along `k` directions.
+def _gru_cell_jvp(
+    xs: tuple[Tensor, ...],
+    dxs: tuple[Tensor, ...],
+    state: tuple[Tensor, ...],
+    dstate: tuple[Tensor, ...],
+    w: dict[str, tuple[Tensor, ...]],
+) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+    r"""One GRU step and its tangents.
 
     Args:
-        x_proj: `batch x 3H` (constant input) or `batch x steps x 3H`.
-        dx_proj: Its tangents, `batch x k x 3H` or `batch x steps x k x 3H`.
-        w_hh, b_hh: Recurrent weights `3H x H` and bias `3H`.
-        steps: Number of time steps.
+        xs: Input projections per gate (r, z, n), each `batch x H`.
+        dxs: Their tangents, each `batch x k x H` (or broadcastable).
+        state: ``(h,)`` with `h` of shape `batch x H`.
+        dstate: ``(dh,)``, `batch x k x H`.
+        w: Output of :func:`_cell_weights`.
 
     Returns:
-        ``(h, dh)``: `batch x steps x H` and `batch x steps x k x H`.
+        The new ``(h,)`` and ``(dh,)``.
     """
-    batch, hidden = x_proj.shape[0], w_hh.shape[1]
-    k = dx_proj.shape[-2]
-    w_r, w_z, w_n = (w.T for w in w_hh.chunk(3, dim=0))  # each (H, H)
-    b_r, b_z, b_n = b_hh.chunk(3)
-    h = x_proj.new_zeros(batch, hidden)
-    dh = x_proj.new_zeros(batch, k, hidden)
-    hs, dhs = [], []
-    xs = _per_step(x_proj, steps, 3, 2)
-    dxs = _per_step(dx_proj, steps, 3, 3)
-    for (xr, xz, xn), (dxr, dxz, dxn) in zip(xs, dxs):
-        r = torch.sigmoid(xr + h @ w_r + b_r)  # (batch, H)
-        u = torch.sigmoid(xz + h @ w_z + b_z)
-        hn = h @ w_n + b_n
-        n = torch.tanh(xn + r * hn)
-        r_, u_, n_ = r.unsqueeze(1), u.unsqueeze(1), n.unsqueeze(1)
-        dr = r_ * (1 - r_) * (dxr + dh @ w_r)  # (batch, k, H)
-        du = u_ * (1 - u_) * (dxz + dh @ w_z)
-        dn = (1 - n_ * n_) * (dxn + dr * hn.unsqueeze(1) + r_ * (dh @ w_n))
-        dh = (1 - u_) * dn + u_ * dh + du * (h.unsqueeze(1) - n_)
-        h = (1 - u) * n + u * h
-        hs.append(h)
-        dhs.append(dh)
-    return torch.stack(hs, dim=1), torch.stack(dhs, dim=1)
+    (h,), (dh,) = state, dstate
+    (xr, xz, xn), (dxr, dxz, dxn) = xs, dxs
+    (w_r, w_z, w_n), (b_r, b_z, b_n) = w["w_hh"], w["b_hh"]
+    r = torch.sigmoid(xr + h @ w_r + b_r)
+    u = torch.sigmoid(xz + h @ w_z + b_z)
+    hn = h @ w_n + b_n
+    n = torch.tanh(xn + r * hn)
+    r_, u_, n_ = r.unsqueeze(1), u.unsqueeze(1), n.unsqueeze(1)
+    dr = r_ * (1 - r_) * (dxr + dh @ w_r)
+    du = u_ * (1 - u_) * (dxz + dh @ w_z)
+    dn = (1 - n_ * n_) * (dxn + dr * hn.unsqueeze(1) + r_ * (dh @ w_n))
+    dh = (1 - u_) * dn + u_ * dh + du * (h.unsqueeze(1) - n_)
+    return ((1 - u) * n + u * h,), (dh,)
 
 
-def _lstm_layer_jvp(
-    x_proj: Tensor, dx_proj: Tensor, w_hh: Tensor, b_hh: Tensor, steps: int
-) -> tuple[Tensor, Tensor]:
-    r"""One LSTM layer and its derivative along `k` directions (see the GRU one)."""
-    batch, hidden = x_proj.shape[0], w_hh.shape[1]
-    k = dx_proj.shape[-2]
-    w_i, w_f, w_g, w_o = (w.T for w in w_hh.chunk(4, dim=0))
-    b_i, b_f, b_g, b_o = b_hh.chunk(4)
-    h = x_proj.new_zeros(batch, hidden)
-    c = x_proj.new_zeros(batch, hidden)
-    dh = x_proj.new_zeros(batch, k, hidden)
-    dc = x_proj.new_zeros(batch, k, hidden)
-    hs, dhs = [], []
-    xs = _per_step(x_proj, steps, 4, 2)
-    dxs = _per_step(dx_proj, steps, 4, 3)
-    for (xi, xf, xg, xo), (dxi, dxf, dxg, dxo) in zip(xs, dxs):
-        i = torch.sigmoid(xi + h @ w_i + b_i)
-        f = torch.sigmoid(xf + h @ w_f + b_f)
-        g = torch.tanh(xg + h @ w_g + b_g)
-        o = torch.sigmoid(xo + h @ w_o + b_o)
-        i_, f_, g_, o_ = (a.unsqueeze(1) for a in (i, f, g, o))
-        di = i_ * (1 - i_) * (dxi + dh @ w_i)
-        df = f_ * (1 - f_) * (dxf + dh @ w_f)
-        dg = (1 - g_ * g_) * (dxg + dh @ w_g)
-        do = o_ * (1 - o_) * (dxo + dh @ w_o)
-        dc = df * c.unsqueeze(1) + f_ * dc + di * g_ + i_ * dg
-        c = f * c + i * g
-        tc = torch.tanh(c)
-        tc_ = tc.unsqueeze(1)
-        dh = do * tc_ + o_ * (1 - tc_ * tc_) * dc
-        h = o * tc
-        hs.append(h)
-        dhs.append(dh)
-    return torch.stack(hs, dim=1), torch.stack(dhs, dim=1)
+def _lstm_cell_jvp(
+    xs: tuple[Tensor, ...],
+    dxs: tuple[Tensor, ...],
+    state: tuple[Tensor, ...],
+    dstate: tuple[Tensor, ...],
+    w: dict[str, tuple[Tensor, ...]],
+) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+    r"""One LSTM step (gates i, f, g, o) and its tangents; state is ``(h, c)``."""
+    (h, c), (dh, dc) = state, dstate
+    pre = [x + h @ wh + bh for x, wh, bh in zip(xs, w["w_hh"], w["b_hh"])]
+    dpre = [dx + dh @ wh for dx, wh in zip(dxs, w["w_hh"])]
+    i, f, o = (torch.sigmoid(pre[j]) for j in (0, 1, 3))
+    g = torch.tanh(pre[2])
+    i_, f_, g_, o_ = (a.unsqueeze(1) for a in (i, f, g, o))
+    di = i_ * (1 - i_) * dpre[0]
+    df = f_ * (1 - f_) * dpre[1]
+    dg = (1 - g_ * g_) * dpre[2]
+    do = o_ * (1 - o_) * dpre[3]
+    dc = df * c.unsqueeze(1) + f_ * dc + di * g_ + i_ * dg
+    c = f * c + i * g
+    tc = torch.tanh(c)
+    tc_ = tc.unsqueeze(1)
+    dh = do * tc_ + o_ * (1 - tc_ * tc_) * dc
+    return (o * tc, c), (dh, dc)
 
 
-def run_recurrence_jvp(
-    rnn: nn.GRU | nn.LSTM, x: Tensor, dx: Tensor, steps: int
-) -> tuple[Tensor, Tensor]:
-    r""":func:`run_recurrence` (no dropout) and its derivative along `k` directions.
+class RecurrenceJVP:
+    r"""Step-by-step forward-mode evaluation of a stacked GRU/LSTM.
 
-    Hand-written forward mode: the tangents ride along as an extra `k` axis, so a
-    Jacobian costs one pass with `k`-times wider matmuls, and the result stays an
-    ordinary autograd graph (its backward gives exact second derivatives).
+    The tangents ride along as an extra `k` axis, so a full Jacobian costs one
+    pass with `k`-times wider matmuls, and the result stays an ordinary autograd
+    graph whose backward gives exact second derivatives. Steps run time-major
+    (all layers at step `t`, then `t + 1`), so no per-layer sequence tensors are
+    stacked.
 
     Args:
-        rnn: An ``nn.GRU`` or ``nn.LSTM`` (its parameters are used).
-        x: A `batch x input_size` input, constant over time.
-        dx: Its tangents, `batch x k x input_size`.
-        steps: Sequence length `L`.
-
-    Returns:
-        ``(h, dh)``: `batch x L x H` outputs and `batch x L x k x H` tangents.
+        rnn: An ``nn.GRU`` or ``nn.LSTM`` (its parameters are used; no dropout).
+        x: A `batch x input_size` input, the same at every step.
+        dx: Its tangents, `batch x k x input_size` (or `k x input_size`).
     """
-    layer_fn = _lstm_layer_jvp if isinstance(rnn, nn.LSTM) else _gru_layer_jvp
-    out, dout = x, dx
-    for k in range(rnn.num_layers):
-        w_ih = getattr(rnn, f"weight_ih_l{k}")
-        b_ih = getattr(rnn, f"bias_ih_l{k}")
-        w_hh = getattr(rnn, f"weight_hh_l{k}")
-        b_hh = getattr(rnn, f"bias_hh_l{k}")
-        x_proj = out @ w_ih.T + b_ih
-        dx_proj = dout @ w_ih.T
-        out, dout = layer_fn(x_proj, dx_proj, w_hh, b_hh, steps)
-    return out, dout
+
+    def __init__(self, rnn: nn.GRU | nn.LSTM, x: Tensor, dx: Tensor) -> None:
+        self.is_lstm = isinstance(rnn, nn.LSTM)
+        self.cell = _lstm_cell_jvp if self.is_lstm else _gru_cell_jvp
+        self.weights = [_cell_weights(rnn, k) for k in range(rnn.num_layers)]
+        w0 = self.weights[0]
+        self.x0 = tuple(x @ wi + bi for wi, bi in zip(w0["w_ih"], w0["b_ih"]))
+        self.dx0 = tuple(dx @ wi for wi in w0["w_ih"])
+        batch, hidden, k = x.shape[0], rnn.hidden_size, dx.shape[-2]
+        n_state = 2 if self.is_lstm else 1
+        self.state = [
+            tuple(x.new_zeros(batch, hidden) for _ in range(n_state))
+            for _ in self.weights
+        ]
+        self.dstate = [
+            tuple(x.new_zeros(batch, k, hidden) for _ in range(n_state))
+            for _ in self.weights
+        ]
+
+    def step(self) -> tuple[Tensor, Tensor]:
+        """Advance one time step; return the top layer's `h` and its tangents."""
+        xs, dxs = self.x0, self.dx0
+        for layer, w in enumerate(self.weights):
+            if layer > 0:
+                h, dh = self.state[layer - 1][0], self.dstate[layer - 1][0]
+                xs = tuple(h @ wi + bi for wi, bi in zip(w["w_ih"], w["b_ih"]))
+                dxs = tuple(dh @ wi for wi in w["w_ih"])
+            self.state[layer], self.dstate[layer] = self.cell(
+                xs, dxs, self.state[layer], self.dstate[layer], w
+            )
+        return self.state[-1][0], self.dstate[-1][0]
