@@ -20,9 +20,9 @@ __all__ = [
     "ExpressionSyntaxError",
     "Node",
     "ParsedExpression",
-    "tokenize_expression",
-    "parse_expression",
     "evaluate_tree",
+    "parse_expression",
+    "tokenize_expression",
 ]
 
 OPERATORS = ("+", "*", "/")

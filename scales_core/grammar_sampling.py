@@ -16,8 +16,8 @@ from .grammar import LEAVES, OPENERS, OPERATORS
 
 __all__ = [
     "count_derivations",
-    "generate_expressions",
     "enumerate_grammarvae_expressions",
+    "generate_expressions",
 ]
 
 # Counts of derivations by (rules, characters), for S and T; the grammar is

@@ -22,13 +22,13 @@ from pathlib import Path
 from .paths import DataNotFoundError, cache_dir, resolve
 
 __all__ = [
-    "Source",
     "SOURCES",
     "ChecksumError",
-    "sha256_file",
-    "verify",
-    "verified_path",
+    "Source",
     "fetch",
+    "sha256_file",
+    "verified_path",
+    "verify",
 ]
 
 logger = logging.getLogger(__name__)
@@ -162,11 +162,12 @@ def _download(url: str, dest: Path, sha256: str | None) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
         try:
-            with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=60) as response:
                 shutil.copyfileobj(response, tmp)
             tmp.close()
             if sha256 is not None and sha256_file(tmp.name) != sha256:
                 raise ChecksumError(f"download of {url} has the wrong sha256")
+            os.chmod(tmp.name, 0o644)
             os.replace(tmp.name, dest)
         finally:
             if os.path.exists(tmp.name):
@@ -217,6 +218,7 @@ def _extract(archive: Path, member: str, dest: Path) -> None:
         tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp,
     ):
         shutil.copyfileobj(src, tmp)
+    os.chmod(tmp.name, 0o644)
     os.replace(tmp.name, dest)
 
 

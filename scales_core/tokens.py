@@ -19,14 +19,14 @@ from torch import Tensor
 
 __all__ = [
     "EXPRESSIONS_LENGTH",
-    "SMILES_LENGTH",
     "PAD",
-    "expressions_vocab",
-    "smiles_vocab",
+    "SMILES_LENGTH",
+    "decode_tokens",
     "encode",
     "encode_expressions",
     "encode_smiles",
-    "decode_tokens",
+    "expressions_vocab",
+    "smiles_vocab",
 ]
 
 logger = logging.getLogger(__name__)
@@ -86,11 +86,12 @@ def encode(
         A ``torch.long`` tensor of shape ``(N, length)``.
 
     Raises:
+        TypeError: when ``strings`` is a single ``str``.
         ValueError: on a character outside ``vocab`` or, unless ``drop_long``, a
             string longer than ``length``; the message names the item.
     """
     if isinstance(strings, str):
-        raise ValueError(f"expected a sequence of {what}s, got a single str")
+        raise TypeError(f"expected a sequence of {what}s, got a single str")
     pad = vocab[PAD]
     rows: list[list[int]] = []
     dropped = 0
@@ -137,7 +138,7 @@ def encode_expressions(strings: Iterable[str], drop_long: bool = False) -> Tenso
         ValueError: on an unknown character or an expression that is too long.
     """
     if isinstance(strings, str):
-        raise ValueError("expected a sequence of expressions, got a single str")
+        raise TypeError("expected a sequence of expressions, got a single str")
     compact = ["".join(text.split()) for text in strings]
     return encode(
         compact, expressions_vocab(), EXPRESSIONS_LENGTH, drop_long, "expression"

@@ -118,9 +118,14 @@ def _gru_cell_jvp(
 ) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
     r"""One GRU step and its tangents.
 
+    With ``g_n = (1 - u)(1 - n^2)`` the tangent update folds into
+    ``dh' = u dh + g_n dx_n + g_n h_n r(1-r) P_r + g_n r M_n + (h - n) u(1-u) P_z``
+    (``P_r = dx_r + dh W_r``, ``M_n = dh W_n``, ``P_z = dx_z + dh W_z``), so each
+    step costs three matmuls and five elementwise kernels on the wide tensors.
+
     Args:
         xs: Input projections per gate (r, z, n), each `batch x H`.
-        dxs: Their tangents, each `batch x k x H` (or broadcastable).
+        dxs: Their tangents, each `batch x k x H`.
         state: ``(h,)`` with `h` of shape `batch x H`.
         dstate: ``(dh,)``, `batch x k x H`.
         w: Output of :func:`_cell_weights`.
@@ -131,16 +136,22 @@ def _gru_cell_jvp(
     (h,), (dh,) = state, dstate
     (xr, xz, xn), (dxr, dxz, dxn) = xs, dxs
     (w_r, w_z, w_n), (b_r, b_z, b_n) = w["w_hh"], w["b_hh"]
+    B, k, H = dh.shape
+    dh2 = dh.reshape(B * k, H)
     r = torch.sigmoid(xr + h @ w_r + b_r)
     u = torch.sigmoid(xz + h @ w_z + b_z)
     hn = h @ w_n + b_n
     n = torch.tanh(xn + r * hn)
-    r_, u_, n_ = r.unsqueeze(1), u.unsqueeze(1), n.unsqueeze(1)
-    dr = r_ * (1 - r_) * (dxr + dh @ w_r)
-    du = u_ * (1 - u_) * (dxz + dh @ w_z)
-    dn = (1 - n_ * n_) * (dxn + dr * hn.unsqueeze(1) + r_ * (dh @ w_n))
-    dh = (1 - u_) * dn + u_ * dh + du * (h.unsqueeze(1) - n_)
-    return ((1 - u) * n + u * h,), (dh,)
+    P_r = torch.addmm(dxr.reshape(B * k, H), dh2, w_r).view(B, k, H)
+    P_z = torch.addmm(dxz.reshape(B * k, H), dh2, w_z).view(B, k, H)
+    M_n = (dh2 @ w_n).view(B, k, H)
+    g_n = (1 - u) * (1 - n * n)
+    new_dh = u.unsqueeze(1) * dh
+    new_dh = torch.addcmul(new_dh, g_n.unsqueeze(1), dxn)
+    new_dh = torch.addcmul(new_dh, (g_n * hn * r * (1 - r)).unsqueeze(1), P_r)
+    new_dh = torch.addcmul(new_dh, (g_n * r).unsqueeze(1), M_n)
+    new_dh = torch.addcmul(new_dh, ((h - n) * u * (1 - u)).unsqueeze(1), P_z)
+    return ((1 - u) * n + u * h,), (new_dh,)
 
 
 def _lstm_cell_jvp(
@@ -150,23 +161,31 @@ def _lstm_cell_jvp(
     dstate: tuple[Tensor, ...],
     w: dict[str, tuple[Tensor, ...]],
 ) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
-    r"""One LSTM step (gates i, f, g, o) and its tangents; state is ``(h, c)``."""
+    r"""One LSTM step (gates i, f, g, o) and its tangents; state is ``(h, c)``.
+
+    ``dc' = c f(1-f) P_f + f dc + g i(1-i) P_i + i (1-g^2) P_g`` and
+    ``dh' = tanh(c') o(1-o) P_o + o (1 - tanh^2 c') dc'`` with
+    ``P_x = dx_x + dh W_x``.
+    """
     (h, c), (dh, dc) = state, dstate
+    B, k, H = dh.shape
+    dh2 = dh.reshape(B * k, H)
     pre = [x + h @ wh + bh for x, wh, bh in zip(xs, w["w_hh"], w["b_hh"])]
-    dpre = [dx + dh @ wh for dx, wh in zip(dxs, w["w_hh"])]
+    P = [
+        torch.addmm(dx.reshape(B * k, H), dh2, wh).view(B, k, H)
+        for dx, wh in zip(dxs, w["w_hh"])
+    ]
     i, f, o = (torch.sigmoid(pre[j]) for j in (0, 1, 3))
     g = torch.tanh(pre[2])
-    i_, f_, g_, o_ = (a.unsqueeze(1) for a in (i, f, g, o))
-    di = i_ * (1 - i_) * dpre[0]
-    df = f_ * (1 - f_) * dpre[1]
-    dg = (1 - g_ * g_) * dpre[2]
-    do = o_ * (1 - o_) * dpre[3]
-    dc = df * c.unsqueeze(1) + f_ * dc + di * g_ + i_ * dg
+    new_dc = f.unsqueeze(1) * dc
+    new_dc = torch.addcmul(new_dc, (c * f * (1 - f)).unsqueeze(1), P[1])
+    new_dc = torch.addcmul(new_dc, (g * i * (1 - i)).unsqueeze(1), P[0])
+    new_dc = torch.addcmul(new_dc, (i * (1 - g * g)).unsqueeze(1), P[2])
     c = f * c + i * g
     tc = torch.tanh(c)
-    tc_ = tc.unsqueeze(1)
-    dh = do * tc_ + o_ * (1 - tc_ * tc_) * dc
-    return (o * tc, c), (dh, dc)
+    new_dh = (tc * o * (1 - o)).unsqueeze(1) * P[3]
+    new_dh = torch.addcmul(new_dh, (o * (1 - tc * tc)).unsqueeze(1), new_dc)
+    return (o * tc, c), (new_dh, new_dc)
 
 
 class RecurrenceJVP:
@@ -190,8 +209,11 @@ class RecurrenceJVP:
         self.weights = [_cell_weights(rnn, k) for k in range(rnn.num_layers)]
         w0 = self.weights[0]
         self.x0 = tuple(x @ wi + bi for wi, bi in zip(w0["w_ih"], w0["b_ih"]))
-        self.dx0 = tuple(dx @ wi for wi in w0["w_ih"])
         batch, hidden, k = x.shape[0], rnn.hidden_size, dx.shape[-2]
+        # constant over time: materialize the (batch, k, H) tangents once
+        self.dx0 = tuple(
+            (dx @ wi).expand(batch, k, hidden).contiguous() for wi in w0["w_ih"]
+        )
         n_state = 2 if self.is_lstm else 1
         self.state = [
             tuple(x.new_zeros(batch, hidden) for _ in range(n_state))
@@ -209,7 +231,9 @@ class RecurrenceJVP:
             if layer > 0:
                 h, dh = self.state[layer - 1][0], self.dstate[layer - 1][0]
                 xs = tuple(h @ wi + bi for wi, bi in zip(w["w_ih"], w["b_ih"]))
-                dxs = tuple(dh @ wi for wi in w["w_ih"])
+                B, k, H = dh.shape
+                dh2 = dh.reshape(B * k, H)
+                dxs = tuple((dh2 @ wi).view(B, k, -1) for wi in w["w_ih"])
             self.state[layer], self.dstate[layer] = self.cell(
                 xs, dxs, self.state[layer], self.dstate[layer], w
             )

@@ -26,8 +26,8 @@ from .validity import (
 )
 
 __all__ = [
-    "Outcome",
     "TASKS",
+    "Outcome",
     "Task",
     "check_batch",
     "evaluate",

@@ -22,15 +22,15 @@ from ..grammar import ExpressionSyntaxError, evaluate_tree, parse_expression
 from .validity import mol_from_smiles, smiles_invalid_reason
 
 __all__ = [
-    "Outcome",
     "EXPRESSION_GRID",
-    "expression_target",
+    "GUACAMOL_BENCHMARKS",
+    "Outcome",
     "expression_objective",
+    "expression_target",
+    "guacamol_objective",
+    "guacamol_scoring_function",
     "penalized_logp",
     "penalized_logp_terms",
-    "GUACAMOL_BENCHMARKS",
-    "guacamol_scoring_function",
-    "guacamol_objective",
     "perindopril_mpo",
     "ranolazine_mpo",
     "zaleplon_mpo",
@@ -213,12 +213,16 @@ def guacamol_objective(name: str, smiles: str) -> Outcome:
     Returns:
         The score in ``[0, 1]``, or NaN with a reason for an invalid SMILES (where
         GuacaMol itself would return its ``corrupt_score`` of -1).
+
+    Raises:
+        ValueError: on an unknown benchmark name.
     """
+    scorer = guacamol_scoring_function(name)
     reason = smiles_invalid_reason(smiles)
     if reason is not None:
         return _fail(reason)
     try:
-        value = float(guacamol_scoring_function(name).score(smiles))
+        value = float(scorer.score(smiles))
     except Exception as error:  # noqa: BLE001 - objectives never raise
         return _fail(f"{name} failed: {type(error).__name__}: {error}")
     if value < 0:

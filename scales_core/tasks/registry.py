@@ -29,7 +29,7 @@ from .validity import (
     smiles_invalid_reason,
 )
 
-__all__ = ["Task", "TASKS", "get_task", "evaluate"]
+__all__ = ["TASKS", "Task", "evaluate", "get_task"]
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,37 @@
+# Two entry points: `make test` and `make book`. Both create .venv when missing.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# quick (default) or full: which papermill parameter set `make book` runs
+PARAMS ?= quick
+
+.PHONY: install test book notebooks html benchmark clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[book,test]'
+	# guacamol's declared dependencies pull a TensorFlow-era stack: skip them
+	$(PY) -m pip install --quiet --no-deps guacamol fcd
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(PY) -m pytest -q
+
+notebooks: install
+	$(PY) scripts/run_notebooks.py --params $(PARAMS)
+
+html: install
+	$(VENV)/bin/jupyter-book build . -n -W --keep-going
+
+book: notebooks html
+
+benchmark: install
+	$(PY) scripts/benchmark_score.py
+
+clean:
+	rm -rf _build
