@@ -4,6 +4,7 @@ optimization over sequences."""
 from . import models
 from .acquisition import ScaLESPenalty, ScorePenalty
 from .baselines import likelihood_score, polarity_score
+from .batching import map_batches
 from .jacobian import decoder_jacobian, logits_and_jacobian
 from .score import ScaLES, log_det_forward, log_det_paper, prior_score
 
@@ -16,6 +17,7 @@ __all__ = [
     "log_det_forward",
     "log_det_paper",
     "logits_and_jacobian",
+    "map_batches",
     "models",
     "polarity_score",
     "prior_score",

@@ -42,3 +42,14 @@ def test_uniform_logits_likelihood():
     torch.testing.assert_close(
         sc.likelihood_score(dec, z), torch.full((2,), 4 * math.log(1 / 3), dtype=torch.float64)
     )
+
+
+def test_map_batches_equals_one_call():
+    dec = MLPDecoder().double()
+    s = sc.ScaLES(dec)
+    z = torch.randn(7, 3, dtype=torch.float64)
+    torch.testing.assert_close(sc.map_batches(s, z, batch_size=3, progress=False), s(z).detach())
+    import pytest
+
+    with pytest.raises(ValueError, match="batch_size"):
+        sc.map_batches(s, z, batch_size=0)
