@@ -4,6 +4,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # quick (default) or full: which papermill parameter set `make book` runs
 PARAMS ?= quick
+# data and published checkpoints: $SCALES_DATA_DIR, else ../shared/data when present
+SCALES_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
+export SCALES_DATA_DIR
 
 .PHONY: install test book notebooks html benchmark clean
 
