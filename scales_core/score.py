@@ -33,7 +33,14 @@ from torch import Tensor, nn
 from ._checks import Decoder, call_decoder, check_latents, check_logits, eval_mode
 from .jacobian import JACOBIAN_METHODS, logits_and_jacobian
 
-__all__ = ["ScaLES", "prior_score", "log_det_paper", "log_det_forward", "FORMULAS"]
+__all__ = [
+    "ScaLES",
+    "prior_score",
+    "log_det_paper",
+    "log_det_pinv",
+    "log_det_forward",
+    "FORMULAS",
+]
 
 FORMULAS = ("paper", "forward")
 GRAD_MODES = ("exact", "cpa")
@@ -92,11 +99,35 @@ def log_det_paper(logits: Tensor, A: Tensor) -> Tensor:
     Returns:
         A `batch` float64 tensor.
     """
+    return log_det_pinv(logits, A, extra_row="ones")
+
+
+def log_det_pinv(logits: Tensor, A: Tensor, extra_row: str = "ones") -> Tensor:
+    r"""``1/2 logdet(P W P^T)`` with ``P = pinv(A)`` and a choice of normaliser row.
+
+    ``W_i = diag(1/p_i^2) + b_i b_i^T`` with ``b_i = 1/c_i`` (``extra_row="ones"``,
+    Thm 3.1: the derivative of the logits w.r.t. ``c_i``) or ``b_i = p_i / c_i``
+    (``extra_row="p"``: minus the derivative of ``1/c_i`` w.r.t. the logits, the row
+    the published reference code uses).
+
+    Args:
+        logits: `batch x L x D`. A: `batch x (L*D) x d`.
+        extra_row: ``"ones"`` or ``"p"``.
+
+    Returns:
+        A `batch` float64 tensor.
+    """
     l64, A64, logp = _prepare(logits, A)
     B, L, D, d = A64.shape
     logc = torch.logsumexp(l64, dim=-1)  # (B, L)
-    # Rows of W^{1/2} A: (1/p_ij) A_ij and (1/c_i) sum_j A_ij.
-    rows = torch.cat([A64.reshape(B, L * D, d), A64.sum(2)], dim=1)
+    if extra_row == "ones":
+        extra = A64.sum(2)  # (B, L, d): 1^T A_i
+    elif extra_row == "p":
+        extra = (logp.exp().unsqueeze(-1) * A64).sum(2)  # p_i^T A_i
+    else:
+        raise ValueError(f"extra_row must be 'ones' or 'p', got {extra_row!r}")
+    # Rows of W^{1/2} A: (1/p_ij) A_ij and the scaled normaliser row.
+    rows = torch.cat([A64.reshape(B, L * D, d), extra], dim=1)
     log_scale = torch.cat([-logp.reshape(B, L * D), -logc], dim=1)
     logdet_AWA = _logdet_gram(rows, log_scale)
     logdet_AA = _logdet_gram(A64.reshape(B, L * D, d), A64.new_zeros(B, L * D))
