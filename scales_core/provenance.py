@@ -1,0 +1,61 @@
+r"""Provenance of results files: the command, parameters, seed and commit."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["git_commit", "provenance", "write_json"]
+
+
+def git_commit(cwd: str | Path | None = None) -> str:
+    """The checked-out commit (with ``+dirty`` for local changes), or ``"unknown"``."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=cwd, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, cwd=cwd, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha + ("+dirty" if dirty else "")
+
+
+def provenance(parameters: dict[str, Any], seed: int | None, command: str | None = None) -> dict:
+    """A metadata record for a results file.
+
+    Args:
+        parameters: The run's parameters (JSON-serialisable values).
+        seed: The seed the run used.
+        command: How it was produced (default: this process's command line).
+
+    Returns:
+        A dict with command, parameters, seed, commit, time and versions.
+    """
+    return {
+        "command": command or " ".join([Path(sys.executable).name, *sys.argv]),
+        "parameters": parameters,
+        "seed": seed,
+        "commit": git_commit(Path(__file__).resolve().parent),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def write_json(path: str | Path, meta: dict, **payload: Any) -> Path:
+    """Write ``{"meta": meta, **payload}`` as indented JSON, creating folders."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"meta": meta, **payload}, indent=2, default=str))
+    return path
