@@ -10,10 +10,16 @@ the effect of each:
 2. the normaliser row is ``p_i / c_i`` (minus ``d(1/c_i)/dl_i``) instead of ``1 / c_i``;
 3. the prior term is omitted.
 
+It also holds literal float64 implementations of Eq. 13 and of the forward formula
+(:func:`naive_paper_score`, :func:`naive_forward_score`) with explicit pseudo-inverses
+and block matrices: the baselines for tests and timings.
+
 Use :class:`scales_core.ScaLES` for the exact score.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -21,7 +27,7 @@ from torch import Tensor
 from ._checks import Decoder, call_decoder, check_latents, check_logits
 from .score import log_det_pinv
 
-__all__ = ["published_score"]
+__all__ = ["published_score", "naive_paper_score", "naive_forward_score"]
 
 
 def published_score(
@@ -68,3 +74,79 @@ def published_score(
     if positions is not None:
         logits, A = logits[:, :positions], A[:, : positions * logits.shape[-1]]
     return (rho * log_det_pinv(logits, A, extra_row=extra_row)).to(z.dtype)
+
+
+def _item_jacobian(decoder: Decoder, zi: Tensor) -> tuple[Tensor, Tensor]:
+    """Logits `L x D` and the full reverse-mode Jacobian `(L*D) x d` of one latent."""
+
+    def flat(x: Tensor) -> Tensor:
+        return decoder(x[None])[0].reshape(-1)
+
+    A = torch.autograd.functional.jacobian(flat, zi)
+    return decoder(zi[None])[0], A
+
+
+def naive_paper_score(
+    decoder: Decoder, z: Tensor, rho: float = 1.0, positions: int | None = None
+) -> Tensor:
+    r"""Eq. 13 written literally, in float64, one latent at a time.
+
+    Full reverse-mode Jacobian, explicit ``pinv(A)``, explicit blocks
+    ``B_i = [diag(1/p_i); 1^T / c_i]`` and ``M = sum_i P_i B_i^T B_i P_i^T``. Slow and
+    fragile (``1/p`` overflows for confident positions); the baseline that the
+    tests and the timing chapter compare :class:`scales_core.ScaLES` with.
+
+    Args:
+        decoder: Maps `batch x d` to `batch x L x D` logits.
+        z: A `batch x d` tensor.
+        rho: Weight of the log-determinant.
+        positions: Use only the first ``positions`` positions.
+
+    Returns:
+        A `batch` float64 tensor.
+    """
+    check_latents(z, decoder)
+    out = []
+    for zi in z.to(torch.float64):
+        logits, A = _item_jacobian(decoder, zi)
+        logits, A = logits.to(torch.float64), A.to(torch.float64)
+        L, D = logits.shape
+        K = L if positions is None else positions
+        logits, A = logits[:K], A[: K * D]
+        P = torch.linalg.pinv(A)  # (d, K*D)
+        p = torch.softmax(logits, -1)
+        c = torch.exp(logits).sum(-1)
+        d = zi.shape[0]
+        M = torch.zeros(d, d, dtype=torch.float64, device=z.device)
+        for i in range(K):
+            Pi = P[:, i * D : (i + 1) * D]  # (d, D)
+            ones = torch.ones(1, D, dtype=torch.float64, device=z.device)
+            Bi = torch.cat([torch.diag(1 / p[i]), ones / c[i]], 0)  # (D+1, D)
+            M = M + Pi @ Bi.T @ Bi @ Pi.T
+        prior = -0.5 * zi.square().sum() - 0.5 * d * math.log(2 * math.pi)
+        out.append(prior + rho * 0.5 * torch.logdet(M))
+    return torch.stack(out)
+
+
+def naive_forward_score(decoder: Decoder, z: Tensor, rho: float = 1.0) -> Tensor:
+    r"""The forward formula written literally: ``J = blockdiag(F_i) A`` built in full.
+
+    ``F_i = [diag(p_i) - p_i p_i^T; c_i p_i^T]`` and the score is
+    ``log N(z) - rho/2 logdet(J^T J)``, in float64, one latent at a time.
+    """
+    check_latents(z, decoder)
+    out = []
+    for zi in z.to(torch.float64):
+        logits, A = _item_jacobian(decoder, zi)
+        logits, A = logits.to(torch.float64), A.to(torch.float64)
+        p = torch.softmax(logits, -1)
+        c = torch.exp(logits).sum(-1)
+        blocks = [
+            torch.cat([torch.diag(pi) - torch.outer(pi, pi), ci * pi[None]], 0)
+            for pi, ci in zip(p, c)
+        ]
+        J = torch.block_diag(*blocks) @ A  # (L*(D+1), d)
+        d = zi.shape[0]
+        prior = -0.5 * zi.square().sum() - 0.5 * d * math.log(2 * math.pi)
+        out.append(prior - rho * 0.5 * torch.logdet(J.T @ J))
+    return torch.stack(out)

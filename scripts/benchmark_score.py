@@ -13,25 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 import scales_core as sc
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from scales_core.timing import grad_timer, median_time, score_timer
 
 
 def bench(name: str, batch: int, repeats: int, seed: int) -> dict:
@@ -43,28 +32,14 @@ def bench(name: str, batch: int, repeats: int, seed: int) -> dict:
     exact, cpa = sc.ScaLES(dec, grad="exact"), sc.ScaLES(dec, grad="cpa")
     fd = sc.ScaLES(dec, jacobian="fd")
 
-    def with_grad(score):
-        def run():
-            x = z.clone().requires_grad_()
-            score(x).sum().backward()
-
-        return run
-
-    def no_grad(fn, arg):
-        def run():
-            with torch.no_grad():
-                fn(arg)
-
-        return run
-
     return {
         "checkpoint": name,
         "B": batch,
-        "score_s": median_time(no_grad(exact, z), repeats),
-        "score_grad_exact_s": median_time(with_grad(exact), repeats),
-        "score_grad_cpa_s": median_time(with_grad(cpa), repeats),
-        "score_fd_s": median_time(no_grad(fd, z), repeats),
-        "decoder_forward_B(d+1)_s": median_time(no_grad(dec, zz), repeats),
+        "score_s": median_time(score_timer(exact, z), repeats),
+        "score_grad_exact_s": median_time(grad_timer(exact, z), repeats),
+        "score_grad_cpa_s": median_time(grad_timer(cpa, z), repeats),
+        "score_fd_s": median_time(score_timer(fd, z), repeats),
+        "decoder_forward_B(d+1)_s": median_time(score_timer(dec, zz), repeats),
     }
 
 

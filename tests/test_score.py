@@ -7,9 +7,10 @@ import math
 import pytest
 import torch
 from conftest import TOL, GRUDecoder, LinearDecoder, MLPDecoder
-from naive import naive_forward, naive_paper
 
 import scales_core as sc
+from scales_core.reference import naive_forward_score as naive_forward
+from scales_core.reference import naive_paper_score as naive_paper
 from scales_core.score import log_det_forward, log_det_paper
 
 
