@@ -17,7 +17,12 @@ from torch import Tensor
 from ._checks import Decoder, call_decoder, check_latents, check_logits, eval_mode
 from .jacobian import logits_and_jacobian
 
-__all__ = ["polarity_score", "likelihood_score"]
+__all__ = [
+    "polarity_score",
+    "likelihood_score",
+    "polarity_from_jacobian",
+    "likelihood_from_logits",
+]
 
 
 def polarity_score(
@@ -44,8 +49,17 @@ def polarity_score(
     logits, A = logits_and_jacobian(decoder, z, jacobian)
     if positions is not None:
         A = A[:, : positions * logits.shape[-1]]
-    s = torch.linalg.svdvals(A.to(torch.float64))  # (batch, d)
-    return (rho * torch.log(s).sum(-1)).to(z.dtype)
+    return polarity_from_jacobian(A, rho).to(z.dtype)
+
+
+def polarity_from_jacobian(A: Tensor, rho: float = 1.0) -> Tensor:
+    r"""``rho * sum_k log s_k(A)`` for a `batch x m x d` Jacobian, in float64."""
+    return rho * torch.log(torch.linalg.svdvals(A.to(torch.float64))).sum(-1)
+
+
+def likelihood_from_logits(logits: Tensor) -> Tensor:
+    r"""``sum_i log max_j p_ij`` for `batch x L x D` logits, in float64."""
+    return torch.log_softmax(logits.to(torch.float64), dim=-1).amax(-1).sum(-1)
 
 
 def likelihood_score(decoder: Decoder, z: Tensor, positions: int | None = None) -> Tensor:
@@ -63,5 +77,4 @@ def likelihood_score(decoder: Decoder, z: Tensor, positions: int | None = None) 
     with eval_mode(decoder):
         logits = call_decoder(decoder, z)
     check_logits(logits, z.shape[0])
-    logp = torch.log_softmax(logits.to(torch.float64), dim=-1)[:, :positions]
-    return logp.amax(-1).sum(-1).to(z.dtype)
+    return likelihood_from_logits(logits[:, :positions]).to(z.dtype)

@@ -19,9 +19,10 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import Tensor
 
-from .baselines import likelihood_score, polarity_score
+from .baselines import likelihood_from_logits, polarity_from_jacobian
 from .batching import map_batches
-from .score import ScaLES, prior_score
+from .jacobian import logits_and_jacobian
+from .score import log_det_paper, prior_score
 
 __all__ = ["DISTRIBUTIONS", "ValidityDraw", "draw_latents", "score_draw", "tune_rho", "auroc"]
 
@@ -103,17 +104,18 @@ def score_draw(
         ``{"prior", "log_det", "polarity", "likelihood"[, "uncertainty"]}``, each an
         `n` array. ScaLES for any ``rho`` is ``prior + rho * log_det``.
     """
-    scales = ScaLES(decoder, positions=positions)
-    out = {
-        "prior": prior_score(z),
-        "log_det": map_batches(scales.log_det, z, batch_size, "ScaLES", progress),
-        "polarity": map_batches(
-            lambda x: polarity_score(decoder, x, positions=positions), z, batch_size, "polarity", progress
-        ),
-        "likelihood": map_batches(
-            lambda x: likelihood_score(decoder, x, positions=positions), z, batch_size, "likelihood", progress
-        ),
-    }
+    def jacobian_scores(x: Tensor) -> Tensor:
+        # one Jacobian per batch serves the log-det, polarity and likelihood terms
+        logits, A = logits_and_jacobian(decoder, x)
+        if positions is not None:
+            logits, A = logits[:, :positions], A[:, : positions * logits.shape[-1]]
+        return torch.stack(
+            [log_det_paper(logits, A), polarity_from_jacobian(A), likelihood_from_logits(logits)], -1
+        )
+
+    fused = map_batches(jacobian_scores, z, batch_size, "ScaLES/polarity/likelihood", progress)
+    out = {"prior": prior_score(z), "log_det": fused[:, 0], "polarity": fused[:, 1],
+           "likelihood": fused[:, 2]}
     if uncertainty is not None:
         out["uncertainty"] = map_batches(uncertainty, z, batch_size, "UC", progress)
     return {k: v.detach().double().cpu().numpy() for k, v in out.items()}

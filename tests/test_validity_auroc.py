@@ -45,3 +45,18 @@ def test_draw_latents_layout():
     assert draw.valid.dtype == bool and len(draw.decoded) == 8
     with pytest.raises(ValueError, match="items per split"):
         draw_latents(_FakeVAE(), ["a"], ["b"], 2, lambda s: True, seed=0)
+
+
+def test_score_draw_matches_the_separate_scores():
+    from conftest import MLPDecoder
+
+    import scales_core as sc
+    from scales_core.validity_auroc import score_draw
+
+    dec = MLPDecoder().double()
+    z = torch.randn(5, 3, dtype=torch.float64)
+    out = score_draw(dec, z, positions=3, batch_size=2)
+    np.testing.assert_allclose(out["log_det"], sc.ScaLES(dec, positions=3).log_det(z).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(out["polarity"], sc.polarity_score(dec, z, positions=3).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(out["likelihood"], sc.likelihood_score(dec, z, positions=3).detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(out["prior"], sc.prior_score(z).numpy())
