@@ -76,14 +76,16 @@ def published_score(
     return (rho * log_det_pinv(logits, A, extra_row=extra_row)).to(z.dtype)
 
 
-def _item_jacobian(decoder: Decoder, zi: Tensor) -> tuple[Tensor, Tensor]:
-    """Logits `L x D` and the full reverse-mode Jacobian `(L*D) x d` of one latent."""
+def _item_jacobian(
+    decoder: Decoder, zi: Tensor, positions: int | None = None
+) -> tuple[Tensor, Tensor]:
+    """Logits `K x D` and the reverse-mode Jacobian `(K*D) x d` of one latent."""
 
     def flat(x: Tensor) -> Tensor:
-        return decoder(x[None])[0].reshape(-1)
+        return decoder(x[None])[0, :positions].reshape(-1)
 
-    A = torch.autograd.functional.jacobian(flat, zi)
-    return decoder(zi[None])[0], A
+    A = torch.autograd.functional.jacobian(flat, zi, vectorize=True)
+    return decoder(zi[None])[0, :positions], A
 
 
 def naive_paper_score(
@@ -108,11 +110,9 @@ def naive_paper_score(
     check_latents(z, decoder)
     out = []
     for zi in z.to(torch.float64):
-        logits, A = _item_jacobian(decoder, zi)
+        logits, A = _item_jacobian(decoder, zi, positions)
         logits, A = logits.to(torch.float64), A.to(torch.float64)
-        L, D = logits.shape
-        K = L if positions is None else positions
-        logits, A = logits[:K], A[: K * D]
+        K, D = logits.shape
         P = torch.linalg.pinv(A)  # (d, K*D)
         p = torch.softmax(logits, -1)
         c = torch.exp(logits).sum(-1)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-__all__ = ["median_time", "score_timer", "grad_timer"]
+__all__ = ["median_time", "score_timer", "grad_timer", "wall_clock_table"]
 
 
 def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
@@ -44,3 +44,51 @@ def grad_timer(score: Callable[[Tensor], Tensor], z: Tensor) -> Callable[[], Non
         torch.autograd.grad(score(x).sum(), x)
 
     return run
+
+
+def wall_clock_table(
+    decoders: dict[str, tuple[Callable[[Tensor], Tensor], int, int | None]],
+    batches: tuple[int, ...] = (5, 10),
+    repeats: int = 3,
+    naive: bool = True,
+    naive_repeats: int = 1,
+    seed: int = 0,
+):
+    r"""Table 5 of the paper on this machine.
+
+    Args:
+        decoders: ``name -> (decoder, latent_dim, positions)``.
+        batches: Batch sizes `B`.
+        repeats: Timed calls per entry (median reported).
+        naive: Also time :func:`scales_core.reference.naive_paper_score`.
+        naive_repeats: Timed calls for the (slow) naive score.
+        seed: Seeds the latents and the UC score.
+
+    Returns:
+        A long ``pandas.DataFrame`` with columns model, B, method, seconds.
+    """
+    import pandas as pd
+
+    from .reference import naive_paper_score
+    from .score import ScaLES
+    from .uncertainty import uncertainty_score
+
+    rows = []
+    for name, (decoder, d, positions) in decoders.items():
+        scales = ScaLES(decoder, positions=positions)
+        for B in batches:
+            z = torch.randn(B, d, generator=torch.Generator().manual_seed(seed))
+            methods = {
+                "ScaLES": (score_timer(scales, z), repeats),
+                "ScaLES derivative": (grad_timer(scales, z), repeats),
+                "UC (10, 10)": (score_timer(lambda x: uncertainty_score(decoder, x, 10, 10, seed=seed), z), repeats),
+                "UC (2, 2)": (score_timer(lambda x: uncertainty_score(decoder, x, 2, 2, seed=seed), z), repeats),
+            }
+            if naive:
+                naive_fn = score_timer(lambda x: naive_paper_score(decoder, x, positions=positions), z)
+                methods["naive ScaLES (reverse Jacobian, pinv)"] = (naive_fn, naive_repeats)
+            for method, (fn, reps) in methods.items():
+                warm = 1 if reps > 1 else 0
+                rows.append({"model": name, "B": B, "method": method,
+                             "seconds": median_time(fn, reps, warmup=warm)})
+    return pd.DataFrame(rows)
