@@ -1,0 +1,66 @@
+r"""Latent space Bayesian optimization with ScaLES (paper Sec. 4).
+
+* :mod:`~scales_core.bo.problem`: the decoder, black box and initial data.
+* :mod:`~scales_core.bo.surrogate`: GP fitting (warm-started exact GP, deep kernel).
+* :mod:`~scales_core.bo.optimize`: normalized gradient ascent (Eq. 15) and L-BFGS.
+* :mod:`~scales_core.bo.stopping`: early stopping by a score threshold.
+* :mod:`~scales_core.bo.methods`: the paper's methods by name.
+* :mod:`~scales_core.bo.records`: append-only run records and resuming.
+* :mod:`~scales_core.bo.config`: run parameters (:class:`BOConfig`).
+* :mod:`~scales_core.bo.seeding`: per-step seeds (deterministic resumes).
+* :mod:`~scales_core.bo.step`: the data set and the proposal of one point.
+* :mod:`~scales_core.bo.loop`: the BO loop (:func:`run_bo`).
+* :mod:`~scales_core.bo.summary`: run tables and per-method summaries.
+"""
+
+from __future__ import annotations
+
+from .config import BOConfig
+from .loop import run_bo
+from .methods import METHODS, PAPER_METHODS, MethodConfig, get_method
+from .optimize import (
+    gen_candidates_normalized_ga,
+    hypercube_bounds,
+    initialize_from_data,
+    optimize_acqf_ga,
+    optimize_acqf_lbfgs,
+)
+from .problem import PROBLEM_DEFAULTS, Problem, make_problem
+from .records import GPStateFile, RunData, RunRecord, read_run
+from .seeding import derive_generator, derive_seed
+from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
+from .summary import METRICS, load_sweep, summarize_sweep
+from .surrogate import DeepKernel, SurrogateConfig, fit_surrogate, surrogate_state
+
+__all__ = [
+    "BOConfig",
+    "DeepKernel",
+    "GPStateFile",
+    "METHODS",
+    "METRICS",
+    "MethodConfig",
+    "PAPER_METHODS",
+    "PROBLEM_DEFAULTS",
+    "Problem",
+    "RunData",
+    "RunRecord",
+    "ScoreThresholdStopping",
+    "SeededScore",
+    "SurrogateConfig",
+    "derive_generator",
+    "derive_seed",
+    "fit_surrogate",
+    "gen_candidates_normalized_ga",
+    "get_method",
+    "hypercube_bounds",
+    "initialize_from_data",
+    "load_sweep",
+    "make_problem",
+    "optimize_acqf_ga",
+    "optimize_acqf_lbfgs",
+    "read_run",
+    "run_bo",
+    "score_quantile",
+    "summarize_sweep",
+    "surrogate_state",
+]

@@ -1,0 +1,94 @@
+r"""Parameters of one BO run (:class:`BOConfig`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .optimize import START_STRATEGIES
+from .surrogate import SurrogateConfig
+
+__all__ = ["BOConfig"]
+
+_POSITIVE_INTS = (
+    "q",
+    "ga_steps",
+    "mc_samples",
+    "uc_weights",
+    "uc_samples",
+    "lbfgs_restarts",
+    "lbfgs_maxiter",
+    "max_cholesky",
+)
+
+
+def _is_int(value: object, minimum: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value >= minimum
+
+
+@dataclass(frozen=True)
+class BOConfig:
+    r"""Parameters of one BO run (defaults: the paper's expressions setting).
+
+    Attributes:
+        n_steps: BO steps.
+        q: Points per step, chosen sequentially with pending points.
+        lr: Step length of the normalized gradient ascent (raw latent units).
+        ga_steps: Gradient-ascent updates per point.
+        start: ``"random"`` (distinct observed latents drawn afresh each step, as
+            the reference code does) or ``"best"`` (the best observed latents).
+        mc_samples: QMC samples of qLogEI.
+        scales_grad: Gradient of the ScaLES penalty (and of ScaLES early stopping,
+            which needs none): ``"cpa"`` (default) holds the decoder Jacobian
+            fixed, the derivative the published reference code computes; it costs
+            about half of ``"exact"`` (35 vs 73 ms per point on the expressions
+            GRU, loaded CPU), which keeps a 100-step run under 10 minutes.
+        uc_weights: Dropout weight samples of the UC score.
+        uc_samples: Importance samples of the UC score.
+        lbfgs_restarts: Start points per L-BFGS point (observed latents).
+        lbfgs_maxiter: L-BFGS-B iteration cap.
+        half_width: The latent box ``[-h, h]^d`` mapped to the unit cube (GP input
+            normalization; L-BFGS facets are in these units).
+        max_cholesky: Largest kernel matrix handled by Cholesky (exact and
+            deterministic) instead of GPyTorch's iterative solvers.
+        surrogate: The GP surrogate and its fit budget.
+    """
+
+    n_steps: int = 100
+    q: int = 5
+    lr: float = 0.5
+    ga_steps: int = 10
+    start: str = "random"
+    mc_samples: int = 256
+    scales_grad: str = "cpa"
+    uc_weights: int = 10
+    uc_samples: int = 10
+    lbfgs_restarts: int = 4
+    lbfgs_maxiter: int = 200
+    half_width: float = 3.0
+    max_cholesky: int = 5000
+    surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
+
+    def __post_init__(self) -> None:
+        for name in _POSITIVE_INTS:
+            if not _is_int(getattr(self, name), 1):
+                raise ValueError(
+                    f"{name} must be an int >= 1, got {getattr(self, name)!r}"
+                )
+        if not _is_int(self.n_steps, 0):
+            raise ValueError(f"n_steps must be an int >= 0, got {self.n_steps!r}")
+        if not self.lr > 0 or not self.half_width > 0:
+            raise ValueError(
+                f"lr and half_width must be positive, got {self.lr}, {self.half_width}"
+            )
+        if self.start not in START_STRATEGIES:
+            raise ValueError(f"unknown start {self.start!r}; use {START_STRATEGIES}")
+        if self.scales_grad not in ("exact", "cpa"):
+            raise ValueError(
+                f"scales_grad must be 'exact' or 'cpa', got {self.scales_grad!r}"
+            )
+        if isinstance(self.surrogate, dict):  # read back from a header
+            object.__setattr__(self, "surrogate", SurrogateConfig(**self.surrogate))
+
+    def to_dict(self) -> dict:
+        """Plain-type view (for run headers)."""
+        return asdict(self)

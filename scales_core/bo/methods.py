@@ -1,0 +1,154 @@
+r"""The acquisition-optimization methods of the paper (Sec. 4, 'Methods') by name.
+
+======================  ===========================================================
+name                    what
+======================  ===========================================================
+``ga``                  LSO (GA): 10 normalized gradient-ascent steps (Eq. 15, no
+                        penalty)
+``scales_<lam>``        Eq. 15 with the ScaLES penalty, ``lam`` in 0.2/0.5/0.8/2
+``prior_<lam>``         Eq. 15 with the prior ``log N(z; 0, I)``, ``lam`` in
+                        0.2/0.5/0.8
+``uc_es_<q>``           GA; an update is rejected once the decoder uncertainty of
+                        the new point is above its ``q``-th training quantile
+                        (75/95/100)
+``scales_es_<q>``       GA; an update is rejected once ScaLES of the new point is
+                        below its ``q``-th training quantile (25/50/75)
+``lbfgs_<facet>``       BoTorch ``optimize_acqf`` (L-BFGS-B) in the cube of facet
+                        length ``facet`` (1/5/25) centred at zero, see
+                        :func:`scales_core.bo.optimize.hypercube_bounds`
+======================  ===========================================================
+
+:func:`get_method` also parses other values of the same patterns, e.g.
+``"scales_0.3"`` or ``"lbfgs_10"``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+
+__all__ = ["MethodConfig", "METHODS", "PAPER_METHODS", "get_method"]
+
+OPTIMIZERS = ("ga", "lbfgs")
+PENALTIES = (None, "scales", "prior")
+STOPPING_SCORES = (None, "uc", "scales")
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    r"""One acquisition optimizer.
+
+    Attributes:
+        name: Registry name (used in file names and tables).
+        optimizer: ``"ga"`` (normalized gradient ascent) or ``"lbfgs"``.
+        penalty: ``None``, ``"scales"`` or ``"prior"`` (GA only).
+        lam: Weight ``lambda`` of the normalized penalty gradient (>= 0).
+        stopping: ``None``, ``"uc"`` (reject above a quantile) or ``"scales"``
+            (reject below a quantile) (GA only).
+        quantile: The training-data quantile of the stopping threshold, in [0, 100].
+        facet: Facet length of the L-BFGS hypercube, in units of the normalized
+            latent box (> 0).
+    """
+
+    name: str
+    optimizer: str = "ga"
+    penalty: str | None = None
+    lam: float = 0.0
+    stopping: str | None = None
+    quantile: float | None = None
+    facet: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; use {OPTIMIZERS}")
+        if self.penalty not in PENALTIES:
+            raise ValueError(f"unknown penalty {self.penalty!r}; use {PENALTIES}")
+        if self.stopping not in STOPPING_SCORES:
+            raise ValueError(
+                f"unknown stopping score {self.stopping!r}; use {STOPPING_SCORES}"
+            )
+        if not math.isfinite(self.lam) or self.lam < 0:
+            raise ValueError(f"lambda must be a finite number >= 0, got {self.lam}")
+        if self.penalty is not None and self.lam == 0:
+            raise ValueError(f"penalty {self.penalty!r} needs lambda > 0")
+        if self.stopping is not None:
+            if self.quantile is None or not 0 <= self.quantile <= 100:
+                raise ValueError(f"quantile must be in [0, 100], got {self.quantile}")
+        if self.optimizer == "lbfgs":
+            if self.penalty is not None or self.stopping is not None:
+                raise ValueError(
+                    "the L-BFGS optimizer takes no penalty and no stopping"
+                )
+            if self.facet is None or not math.isfinite(self.facet) or self.facet <= 0:
+                raise ValueError(
+                    f"facet length must be a positive number, got {self.facet}"
+                )
+        elif self.facet is not None:
+            raise ValueError(
+                "facet is an L-BFGS parameter; gradient ascent is unbounded"
+            )
+
+    def to_dict(self) -> dict:
+        """Plain-type view (for run headers)."""
+        return asdict(self)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+PAPER_METHODS: tuple[str, ...] = (
+    "ga",
+    *(f"scales_{_fmt(lam)}" for lam in (0.2, 0.5, 0.8, 2)),
+    *(f"prior_{_fmt(lam)}" for lam in (0.2, 0.5, 0.8)),
+    *(f"uc_es_{q}" for q in (75, 95, 100)),
+    *(f"scales_es_{q}" for q in (25, 50, 75)),
+    *(f"lbfgs_{f}" for f in (1, 5, 25)),
+)
+
+_NUMBER = r"(-?[0-9]*\.?[0-9]+(?:e-?[0-9]+)?)"
+_PATTERNS = (
+    (
+        re.compile(rf"scales_es_{_NUMBER}"),
+        lambda v: dict(stopping="scales", quantile=v),
+    ),
+    (re.compile(rf"uc_es_{_NUMBER}"), lambda v: dict(stopping="uc", quantile=v)),
+    (re.compile(rf"scales_{_NUMBER}"), lambda v: dict(penalty="scales", lam=v)),
+    (re.compile(rf"prior_{_NUMBER}"), lambda v: dict(penalty="prior", lam=v)),
+    (re.compile(rf"lbfgs_{_NUMBER}"), lambda v: dict(optimizer="lbfgs", facet=v)),
+)
+
+
+def get_method(name: str | MethodConfig) -> MethodConfig:
+    r"""The method config for a registry name (or a config, returned as is).
+
+    Args:
+        name: ``"ga"``, ``"scales_<lam>"``, ``"prior_<lam>"``, ``"uc_es_<q>"``,
+            ``"scales_es_<q>"`` or ``"lbfgs_<facet>"``.
+
+    Returns:
+        A validated :class:`MethodConfig`.
+
+    Raises:
+        ValueError: for an unknown name or an invalid parameter (e.g. a negative
+            lambda).
+    """
+    if isinstance(name, MethodConfig):
+        return name
+    if not isinstance(name, str):
+        raise ValueError(f"method must be a name, got {type(name).__name__}")
+    if name == "ga":
+        return MethodConfig("ga")
+    for pattern, build in _PATTERNS:
+        match = pattern.fullmatch(name)
+        if match:
+            return MethodConfig(name, **build(float(match.group(1))))
+    raise ValueError(
+        f"unknown method {name!r}; known patterns: ga, scales_<lambda>, "
+        "prior_<lambda>, uc_es_<quantile>, scales_es_<quantile>, lbfgs_<facet> "
+        f"(paper: {PAPER_METHODS})"
+    )
+
+
+METHODS: dict[str, MethodConfig] = {name: get_method(name) for name in PAPER_METHODS}

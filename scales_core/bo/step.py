@@ -1,0 +1,163 @@
+r"""One BO step's pieces: the growing data set and the proposal of one point."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+import torch
+from botorch.acquisition.logei import qLogExpectedImprovement
+from botorch.sampling import SobolQMCNormalSampler
+from torch import Tensor
+
+from ..score import ScaLES, prior_score
+from .config import BOConfig
+from .methods import MethodConfig
+from .optimize import hypercube_bounds, optimize_acqf_ga, optimize_acqf_lbfgs
+from .problem import Problem
+from .seeding import derive_seed
+from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
+from .surrogate import fit_surrogate
+
+__all__ = ["Observations", "StepRunner"]
+
+
+class Observations:
+    r"""Observed latents and GP targets, and the row count at the start of each step.
+
+    Args:
+        X: The `n x d` initial latents.
+        Y: The `n` initial objective values.
+    """
+
+    def __init__(self, X: Tensor, Y: Tensor) -> None:
+        self.X, self.Y, self.sizes = X, Y, []
+
+    def start_step(self) -> tuple[Tensor, Tensor]:
+        """Mark the start of a step; the `n x d` and `n x 1` training data."""
+        self.sizes.append(self.X.shape[0])
+        return self.X, self.Y[:, None]  # n x d, n x 1
+
+    def add(self, calls: list[dict]) -> None:
+        """Append a step's oracle records (invalid ones at the lowest value so far)."""
+        floor = float(self.Y.min())
+        Z = torch.tensor([c["latent"] for c in calls], dtype=torch.float64)
+        Y = [c["objective"] if c["valid"] else floor for c in calls]
+        self.X = torch.cat([self.X, Z])
+        self.Y = torch.cat([self.Y, torch.tensor(Y, dtype=torch.float64)])
+
+
+class StepRunner:
+    r"""The fixed pieces of one run: scores, bounds, the threshold, one proposal.
+
+    Args:
+        problem: The problem.
+        method: The acquisition optimizer.
+        seed: The run seed (every random choice derives from it).
+        config: The run parameters.
+    """
+
+    def __init__(
+        self, problem: Problem, method: MethodConfig, seed: int, config: BOConfig
+    ):
+        self.problem, self.method = problem, method
+        self.seed, self.config = seed, config
+        self.scales = ScaLES(problem.decoder, rho=problem.rho, grad=config.scales_grad)
+        d, h = problem.latent_dim, config.half_width
+        self.box = hypercube_bounds(d, 1.0, h, dtype=torch.float64)
+        facet = method.facet if method.optimizer == "lbfgs" else 1.0
+        self.bounds = hypercube_bounds(d, facet, h, dtype=torch.float64)
+        penalties = {"scales": self.scales, "prior": prior_score, None: None}
+        self.penalty = penalties[method.penalty]
+        self.restarts = config.lbfgs_restarts if method.optimizer == "lbfgs" else 1
+
+    def stopping_score(self, *keys: int | str):
+        """The early-stopping score; a UC score is seeded by ``(seed, *keys)``."""
+        if self.method.stopping == "scales":
+            return self.scales
+        from ..uncertainty import uncertainty_score
+
+        return SeededScore(
+            partial(uncertainty_score, self.problem.decoder),
+            derive_seed(self.seed, *keys),
+            n_weights=self.config.uc_weights,
+            n_samples=self.config.uc_samples,
+        )
+
+    def threshold(self) -> float | None:
+        """The stopping threshold: the method's quantile on the initial latents."""
+        if self.method.stopping is None:
+            return None
+        score = self.stopping_score("threshold")
+        return score_quantile(score, self.problem.train_X, self.method.quantile)
+
+    def fit(self, X: Tensor, Y: Tensor, state: dict | None, fit: bool = True):
+        """Fit (or, with ``fit=False``, rebuild) the surrogate on `n x d`, `n x 1`."""
+        return fit_surrogate(
+            X, Y, self.box, self.config.surrogate, state=state, fit=fit
+        )
+
+    def propose(
+        self, model, best_f, pending, starts, t, j, threshold
+    ) -> tuple[Tensor, float]:
+        r"""Point ``j`` of step ``t``: maximize qLogEI given the ``pending`` points.
+
+        Args:
+            model: The fitted surrogate.
+            best_f: The best observed value.
+            pending: `1 x d` tensors chosen earlier in this step.
+            starts: An `r x 1 x d` tensor of start points.
+            t: Step index.
+            j: Index within the step.
+            threshold: The early-stopping threshold (or ``None``).
+
+        Returns:
+            The `1 x d` candidate and its acquisition value.
+        """
+        cfg, method = self.config, self.method
+        qmc_seed = derive_seed(self.seed, t, j, "qmc")
+        sampler = SobolQMCNormalSampler(torch.Size([cfg.mc_samples]), seed=qmc_seed)
+        X_pending = torch.cat(pending) if pending else None
+        acq = qLogExpectedImprovement(
+            model, best_f, sampler=sampler, X_pending=X_pending
+        )
+        with torch.random.fork_rng():
+            torch.manual_seed(derive_seed(self.seed, t, j, "torch"))
+            if method.optimizer == "lbfgs":
+                X, value = optimize_acqf_lbfgs(
+                    acq, self.bounds, starts, cfg.lbfgs_maxiter
+                )
+            else:
+                stopping = None
+                if method.stopping is not None:
+                    score = self.stopping_score(t, j, "stop")
+                    stopping = ScoreThresholdStopping(
+                        score, threshold, method.stopping == "uc"
+                    )
+                X, value = optimize_acqf_ga(
+                    acq,
+                    starts,
+                    penalty=self.penalty,
+                    lam=method.lam,
+                    lr=cfg.lr,
+                    n_steps=cfg.ga_steps,
+                    stopping=stopping,
+                )
+        return X.detach().reshape(1, -1), float(value)
+
+    def oracle(self, z: Tensor) -> tuple[dict, float, float]:
+        """Decode and evaluate a `1 x d` latent: record fields, oracle s, ScaLES s."""
+        tic = time.perf_counter()
+        (string,) = self.problem.decode(z)
+        values, valid, reasons = self.problem.evaluate([string])
+        toc = time.perf_counter()
+        with torch.no_grad():
+            scales = float(self.scales(z))
+        out = dict(
+            string=string,
+            objective=float(values[0]) if valid[0] else None,
+            valid=bool(valid[0]),
+            reason=reasons[0],
+            scales=scales,
+        )
+        return out, toc - tic, time.perf_counter() - toc

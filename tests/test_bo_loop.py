@@ -1,0 +1,346 @@
+"""The BO loop: determinism, records, resume after a kill, and bad parameters."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import MLPDecoder
+
+from scales_core.bo import (
+    BOConfig,
+    Problem,
+    SurrogateConfig,
+    make_problem,
+    read_run,
+    run_bo,
+)
+
+TESTS = Path(__file__).resolve().parent
+CONFIG = BOConfig(
+    n_steps=3,
+    q=2,
+    ga_steps=3,
+    mc_samples=16,
+    uc_weights=2,
+    uc_samples=2,
+    lbfgs_restarts=2,
+    lbfgs_maxiter=5,
+    surrogate=SurrogateConfig(maxiter=5, maxiter_cold=10),
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def toy_evaluate(strings):
+    """Valid unless the string has 'ee'; objective: a's minus half the c's."""
+    values, valid, reasons = [], [], []
+    for s in strings:
+        ok = "ee" not in s
+        values.append(s.count("a") - 0.5 * s.count("c") if ok else float("nan"))
+        valid.append(ok)
+        reasons.append(None if ok else "has 'ee'")
+    return np.array(values), np.array(valid), reasons
+
+
+def toy_problem(evaluate=toy_evaluate) -> Problem:
+    """A 3-d latent, 4 x 5 logits problem with 12 labelled points."""
+    torch.manual_seed(0)
+    decoder = MLPDecoder(d=3, L=4, D=5, dropout=0.2, scale=3.0).double().eval()
+
+    def decode(z):
+        with torch.no_grad():
+            return [
+                "".join("abcde"[i] for i in row)
+                for row in decoder(z).argmax(-1).tolist()
+            ]
+
+    X = torch.randn(
+        16, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+    )
+    strings = decode(X)
+    values, valid, _ = toy_evaluate(strings)
+    keep = torch.as_tensor(valid)
+    return Problem(
+        task="toy",
+        decoder=decoder,
+        decode=decode,
+        evaluate=evaluate,
+        strings=[s for s, k in zip(strings, valid) if k],
+        train_X=X[keep],
+        train_Y=torch.as_tensor(values[valid]),
+        info={"n_init": 16},
+    )
+
+
+class Killed(Exception):
+    """Stands for a kill in the middle of a black-box call."""
+
+
+class Counter:
+    """Counts black-box calls; raises after ``fail_after`` calls."""
+
+    def __init__(self, fail_after: int | None = None):
+        self.calls, self.fail_after = 0, fail_after
+
+    def __call__(self, strings):
+        if self.fail_after is not None and self.calls >= self.fail_after:
+            raise Killed
+        self.calls += len(strings)
+        return toy_evaluate(strings)
+
+
+def _oracle(data):
+    return [r for r in data.oracle]
+
+
+@pytest.mark.parametrize("method", ["ga", "scales_0.5", "uc_es_95", "lbfgs_5"])
+def test_same_seed_same_run(method):
+    a = run_bo(toy_problem(), method, seed=3, config=CONFIG, progress=False)
+    b = run_bo(toy_problem(), method, seed=3, config=CONFIG, progress=False)
+    assert len(a.oracle) == CONFIG.n_steps * CONFIG.q
+    assert _oracle(a) == _oracle(b)  # bitwise: floats compare exactly
+
+
+def test_other_seed_other_run():
+    a = run_bo(toy_problem(), "ga", seed=0, config=CONFIG, progress=False)
+    b = run_bo(toy_problem(), "ga", seed=1, config=CONFIG, progress=False)
+    assert [r["latent"] for r in a.oracle] != [r["latent"] for r in b.oracle]
+
+
+@pytest.mark.parametrize("method,k", [("ga", 3), ("uc_es_95", 4), ("scales_es_50", 1)])
+def test_resume_after_interrupt_matches_uninterrupted(tmp_path, method, k):
+    full = run_bo(
+        toy_problem(),
+        method,
+        seed=2,
+        config=CONFIG,
+        path=tmp_path / "a.jsonl",
+        progress=False,
+    )
+    path = tmp_path / "b.jsonl"
+    with pytest.raises(Killed):
+        run_bo(
+            toy_problem(Counter(fail_after=k)),
+            method,
+            seed=2,
+            config=CONFIG,
+            path=path,
+            progress=False,
+        )
+    assert len(read_run(path).oracle) == k
+    counter = Counter()
+    resumed = run_bo(
+        toy_problem(counter), method, seed=2, config=CONFIG, path=path, progress=False
+    )
+    assert counter.calls == CONFIG.n_steps * CONFIG.q - k  # none repeated, none lost
+    assert _oracle(resumed) == _oracle(full)
+    assert _oracle(read_run(path)) == _oracle(read_run(tmp_path / "a.jsonl"))
+    keys = [(r["step"], r["index"]) for r in read_run(path).oracle]
+    assert len(keys) == len(set(keys))
+
+
+def test_resume_without_gp_state_replays_fits(tmp_path):
+    full = run_bo(toy_problem(), "ga", seed=4, config=CONFIG, progress=False)
+    path = tmp_path / "run.jsonl"
+    with pytest.raises(Killed):
+        run_bo(
+            toy_problem(Counter(fail_after=5)),
+            "ga",
+            seed=4,
+            config=CONFIG,
+            path=path,
+            progress=False,
+        )
+    path.with_suffix(".gp.pt").unlink()
+    with open(path, "a") as fh:
+        fh.write('{"type": "oracle", "step": 2, "ind')  # a record cut by the kill
+    resumed = run_bo(
+        toy_problem(), "ga", seed=4, config=CONFIG, path=path, progress=False
+    )
+    assert _oracle(resumed) == _oracle(full)
+
+
+def test_finished_run_is_not_rerun(tmp_path):
+    path = tmp_path / "run.jsonl"
+    run_bo(toy_problem(), "ga", seed=0, config=CONFIG, path=path, progress=False)
+    counter = Counter()
+    data = run_bo(
+        toy_problem(counter), "ga", seed=0, config=CONFIG, path=path, progress=False
+    )
+    assert counter.calls == 0 and data.done is not None
+
+
+def test_record_contents(tmp_path):
+    path = tmp_path / "run.jsonl"
+    run_bo(
+        toy_problem(),
+        "scales_0.5",
+        seed=0,
+        config=CONFIG,
+        path=path,
+        progress=False,
+        command="pytest",
+    )
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    header = lines[0]
+    assert header["type"] == "header" and header["command"] == "pytest"
+    assert header["method"] == "scales_0.5" and header["method_config"]["lam"] == 0.5
+    assert (
+        header["parameters"]["q"] == CONFIG.q
+        and header["seed"] == 0
+        and "commit" in header
+    )
+    assert [r["type"] for r in lines].count("oracle") == 6 and lines[-1][
+        "type"
+    ] == "done"
+    oracle = [r for r in lines if r["type"] == "oracle"]
+    for r in oracle:
+        assert {
+            "latent",
+            "string",
+            "objective",
+            "valid",
+            "scales",
+            "step",
+            "index",
+            "method",
+            "seed",
+        } <= set(r)
+        assert (r["objective"] is None) == (not r["valid"])
+    steps = [r for r in lines if r["type"] == "step"]
+    assert len(steps) == 3 and all(s["fit_s"] >= 0 and s["acq_s"] > 0 for s in steps)
+
+
+def test_resume_with_other_parameters_raises(tmp_path):
+    path = tmp_path / "run.jsonl"
+    run_bo(toy_problem(), "ga", seed=0, config=CONFIG, path=path, progress=False)
+    other = BOConfig(**{**CONFIG.to_dict(), "q": 1})
+    with pytest.raises(ValueError, match="different run"):
+        run_bo(toy_problem(), "ga", seed=0, config=other, path=path, progress=False)
+    with pytest.raises(ValueError, match="different run"):
+        run_bo(
+            toy_problem(), "prior_0.5", seed=0, config=CONFIG, path=path, progress=False
+        )
+
+
+def test_bad_parameters():
+    problem = toy_problem()
+    with pytest.raises(ValueError, match="unknown method"):
+        run_bo(problem, "adam", config=CONFIG)
+    with pytest.raises(ValueError, match="lambda"):
+        run_bo(problem, "scales_-0.5", config=CONFIG)
+    with pytest.raises(ValueError, match="q must be"):
+        BOConfig(q=0)
+    with pytest.raises(ValueError, match="lr"):
+        BOConfig(lr=-1.0)
+    with pytest.raises(ValueError, match="seed"):
+        run_bo(problem, "ga", seed=-1, config=CONFIG)
+    with pytest.raises(ValueError, match="missing initial data"):
+        Problem(
+            "toy",
+            problem.decoder,
+            problem.decode,
+            toy_evaluate,
+            [],
+            torch.zeros(0, 3),
+            torch.zeros(0),
+        )
+    with pytest.raises(ValueError, match="finite"):
+        Problem(
+            "toy",
+            problem.decoder,
+            problem.decode,
+            toy_evaluate,
+            ["a", "b"],
+            torch.zeros(2, 3),
+            torch.tensor([0.0, float("nan")]),
+        )
+    with pytest.raises(ValueError, match="no BO problem"):
+        make_problem("sudoku")
+    with pytest.raises(ValueError, match="n_init"):
+        make_problem("expressions", n_init=0)
+
+
+_CHILD = """
+import sys, time, torch
+sys.path.insert(0, {tests!r})
+torch.set_num_threads(1)
+import test_bo_loop as t
+from scales_core.bo import run_bo
+
+def slow(strings):
+    time.sleep(0.3)
+    return t.toy_evaluate(strings)
+
+problem = t.toy_problem(slow)
+run_bo(problem, "ga", seed=5, config=t.CONFIG, path={path!r}, progress=False)
+"""
+
+
+def test_resume_after_sigkill(tmp_path):
+    path = tmp_path / "run.jsonl"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD.format(tests=str(TESTS), path=str(path))],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and child.poll() is None:
+            if path.exists() and path.read_text().count('"type": "oracle"') >= 2:
+                break
+            time.sleep(0.05)
+        assert child.poll() is None, "the child finished before it could be killed"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    n_before = len(read_run(path).oracle)
+    assert 2 <= n_before < CONFIG.n_steps * CONFIG.q
+    counter = Counter()
+    resumed = run_bo(
+        toy_problem(counter), "ga", seed=5, config=CONFIG, path=path, progress=False
+    )
+    full = run_bo(toy_problem(), "ga", seed=5, config=CONFIG, progress=False)
+    assert counter.calls == CONFIG.n_steps * CONFIG.q - n_before
+    assert _oracle(resumed) == _oracle(full)
+
+
+def test_resume_after_kill_between_steps_warm_starts_from_saved_state(
+    tmp_path, monkeypatch
+):
+    import scales_core.bo.step as step
+
+    full = run_bo(toy_problem(), "ga", seed=6, config=CONFIG, progress=False)
+    path = tmp_path / "run.jsonl"
+    fits = []
+    real_fit = step.fit_surrogate
+
+    def failing_fit(*args, **kwargs):
+        if len(fits) == 2:  # the fit of step 2, after steps 0 and 1 are recorded
+            raise Killed
+        fits.append(kwargs.get("state"))
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(step, "fit_surrogate", failing_fit)
+    with pytest.raises(Killed):
+        run_bo(toy_problem(), "ga", seed=6, config=CONFIG, path=path, progress=False)
+    monkeypatch.setattr(step, "fit_surrogate", real_fit)
+    assert torch.load(path.with_suffix(".gp.pt"), weights_only=True)["step"] == 1
+    resumed = run_bo(
+        toy_problem(), "ga", seed=6, config=CONFIG, path=path, progress=False
+    )
+    assert _oracle(resumed) == _oracle(full)

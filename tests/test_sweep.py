@@ -1,0 +1,177 @@
+"""Sweeps on Dask: resumable runs, the CLI, loading and the summary table."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+from conftest import needs_data
+
+from scales_core.bo import RunRecord
+from scales_core.sweep import load_sweep, main, run_path, run_sweep, summarize_sweep
+
+CKPT = "checkpoints/paper/expressions_gru_1/w.pth"
+TINY = dict(n_init=12, q=2)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def fake_run(out, method, seed, calls):
+    """A finished run file with oracle records ``(objective or None, scales)``."""
+    header = {
+        "task": "toy",
+        "method": method,
+        "seed": seed,
+        "parameters": {},
+        "problem": {},
+        "method_config": {},
+    }
+    with RunRecord(run_path(out, "toy", method, seed), header) as record:
+        for i, (value, scales) in enumerate(calls):
+            record.write(
+                {
+                    "type": "oracle",
+                    "step": i,
+                    "index": 0,
+                    "latent": [0.0],
+                    "string": "s",
+                    "objective": value,
+                    "valid": value is not None,
+                    "scales": scales,
+                }
+            )
+        record.write({"type": "done"})
+
+
+def test_summary_numbers(tmp_path):
+    fake_run(tmp_path, "ga", 0, [(1.0, 10.0), (None, 20.0), (3.0, 30.0), (2.0, 40.0)])
+    fake_run(tmp_path, "ga", 1, [(5.0, 0.0), (None, 0.0)])
+    fake_run(tmp_path, "scales_0.5", 0, [(None, 1.0)])
+    frame = load_sweep(tmp_path)
+    assert len(frame) == 7 and set(frame["method"]) == {"ga", "scales_0.5"}
+    table = summarize_sweep(tmp_path, k=2).set_index("method")
+    ga = table.loc["ga"]
+    assert ga["n_seeds"] == 2
+    assert ga["validity_mean"] == pytest.approx((0.75 + 0.5) / 2)
+    assert ga["mean_scales_mean"] == pytest.approx((25.0 + 0.0) / 2)
+    assert ga["top1_mean"] == pytest.approx(4.0) and ga["top1_sd"] == pytest.approx(
+        math.sqrt(2)
+    )
+    assert ga["top10_mean"] == pytest.approx((2.5 + 5.0) / 2)
+    assert ga["validity"] == "0.62 (0.18)"
+    assert math.isnan(table.loc["scales_0.5", "top1_mean"])
+    assert list(table.index) == ["ga", "scales_0.5"]  # the paper's order
+
+
+def test_empty_sweep(tmp_path):
+    assert load_sweep(tmp_path).empty and summarize_sweep(tmp_path).empty
+
+
+def test_bad_parameters(tmp_path):
+    with pytest.raises(ValueError, match="unknown method"):
+        run_sweep("expressions", ["nope"], [0], 1, str(tmp_path))
+    with pytest.raises(ValueError, match="lambda"):
+        run_sweep("expressions", ["scales_-1"], [0], 1, str(tmp_path))
+    with pytest.raises(ValueError, match="no BO problem"):
+        run_sweep("chess", ["ga"], [0], 1, str(tmp_path))
+    with pytest.raises(ValueError, match="seeds"):
+        run_sweep("expressions", ["ga"], [-1], 1, str(tmp_path))
+    with pytest.raises(ValueError, match="workers"):
+        run_sweep("expressions", ["ga"], [0], 1, str(tmp_path), workers=0)
+
+
+@needs_data(CKPT)
+def test_sweep_runs_skips_and_resumes(tmp_path):
+    """Finished runs are skipped, a cut run is resumed to the same records."""
+    out = str(tmp_path)
+    status = run_sweep(
+        "expressions",
+        ["ga", "prior_0.5"],
+        [0],
+        1,
+        out,
+        workers=1,
+        processes=False,
+        **TINY,
+    )
+    assert list(status["status"]) == ["done", "done"], status["error"].tolist()
+    again = run_sweep(
+        "expressions",
+        ["ga", "prior_0.5"],
+        [0],
+        1,
+        out,
+        workers=1,
+        processes=False,
+        **TINY,
+    )
+    assert list(again["status"]) == ["skipped", "skipped"]
+    frame = load_sweep(out)
+    assert len(frame) == 2 * TINY["q"] and frame["complete"].all()
+    # cut the last oracle call and the done record of one run: the sweep resumes it
+    path = run_path(out, "expressions", "ga", 0)
+    lines = path.read_text().splitlines(keepends=True)
+    full = lines[:]
+    assert '"done"' in lines[-1] and '"step"' in lines[-2] and '"oracle"' in lines[-3]
+    path.write_text("".join(lines[:-3]))
+    resumed = run_sweep(
+        "expressions",
+        ["ga", "prior_0.5"],
+        [0],
+        1,
+        out,
+        workers=1,
+        processes=False,
+        **TINY,
+    )
+    assert list(resumed["status"]) == ["done", "skipped"]
+    oracle = [
+        line
+        for line in path.read_text().splitlines(keepends=True)
+        if '"oracle"' in line
+    ]
+    assert oracle == [line for line in full if '"oracle"' in line]
+    table = summarize_sweep(load_sweep(out))
+    assert list(table["method"]) == ["ga", "prior_0.5"]
+    assert {"validity", "mean_scales", "top1", "top10"} <= set(table.columns)
+
+
+@needs_data(CKPT)
+def test_cli_with_scheduler_address(tmp_path):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster:
+        code = main(
+            [
+                "--task",
+                "expressions",
+                "--methods",
+                "scales_es_50",
+                "--seeds",
+                "1",
+                "--steps",
+                "1",
+                "--out",
+                str(tmp_path),
+                "--n-init",
+                "12",
+                "--q",
+                "2",
+                "--scheduler",
+                cluster.scheduler_address,
+            ]
+        )
+    assert code == 0
+    path = run_path(tmp_path, "expressions", "scales_es_50", 1)
+    frame = load_sweep(tmp_path)
+    assert len(frame) == 2 and frame["path"].iloc[0] == str(path)
+    header = pd.read_json(path, lines=True, nrows=1).iloc[0]
+    assert header["command"].startswith("python -m scales_core.sweep")
