@@ -1,0 +1,215 @@
+r"""Helpers of :mod:`scales_core.train`: data, batches, the loss and held-out metrics.
+
+Token tensors are `N x L` long tensors in the model's own format (SELFIES:
+symbols, ``<stop>``, ``<pad>`` = 0; char VAEs: characters padded with ``" "``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .char_vae import CharVAE
+from .selfies_vae import SelfiesVAE
+from .selfies_vocab import SelfiesVocab, to_selfies_tokens
+
+__all__ = [
+    "read_lines",
+    "load_strings",
+    "selfies_tokens",
+    "char_tokens",
+    "epoch_batches",
+    "loss_terms",
+    "evaluate",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """Non-empty stripped lines of a text file (first column if comma separated)."""
+    with open(path, encoding="utf-8") as fh:
+        lines = [line.strip().split(",")[0] for line in fh if line.strip()]
+    return [s for s in lines if s.upper() != "SMILES"]
+
+
+def load_strings(
+    kind: str, n_train: int | None, n_heldout: int, seed: int,
+    train_file: str | None = None, heldout_file: str | None = None,
+) -> tuple[list[str], list[str], dict]:
+    """Raw training and held-out strings for a model kind, and a description.
+
+    Sources: SELFIES -> MOSES train / test; char_smiles -> ZINC-250k (JT-VAE)
+    valid / test; char_expressions -> the expressions set, split at random.
+    ``train_file``/``heldout_file`` (one string a line) replace them.
+    """
+    from .. import data
+
+    if train_file is not None:
+        train = read_lines(train_file)
+        held = read_lines(heldout_file) if heldout_file else train[:n_heldout]
+        train = train[:n_train] if n_train else train
+        info = {"source": "files", "train_file": str(train_file),
+                "heldout_file": str(heldout_file)}
+    elif kind == "selfies_transformer":
+        train = data.load_moses("train", n=n_train, seed=seed)
+        held = data.load_moses("test", n=n_heldout, seed=seed + 1)
+        info = {"source": "MOSES (molsets 0.3.1) train.csv.gz / test.csv.gz"}
+    elif kind == "char_smiles":
+        train = data.subsample(data.load_zinc("valid"), n_train, seed)
+        held = data.subsample(data.load_zinc("test"), n_heldout, seed + 1)
+        info = {"source": "ZINC-250k JT-VAE valid (train) / test (held-out)"}
+    elif kind == "char_expressions":
+        allx = data.load_expressions(seed=seed)
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(allx))
+        held = [allx[i] for i in order[:n_heldout]]
+        rest = [allx[i] for i in order[n_heldout:]]
+        train = rest[:n_train] if n_train else rest
+        info = {"source": "expressions (Kusner et al. 2017), random split"}
+    else:
+        raise ValueError(f"unknown model kind {kind!r}")
+    info.update(seed=seed, n_train_requested=n_train, n_heldout_requested=n_heldout)
+    return train, held, info
+
+
+def selfies_tokens(
+    train: Sequence[str], held: Sequence[str], max_len: int,
+    vocab: SelfiesVocab | None = None,
+) -> tuple[SelfiesVocab, Tensor, Tensor]:
+    """Vocabulary (from ``train`` unless given) and `N x L` token tensors.
+
+    Molecules with more than ``max_len - 1`` symbols, unencodable SMILES and
+    held-out molecules with symbols outside the vocabulary are dropped.
+    """
+    symbols = [to_selfies_tokens(s) for s in train]
+    symbols = [t for t in symbols if t is not None and len(t) <= max_len - 1]
+    if vocab is None:
+        vocab = SelfiesVocab.build(symbols)
+    x_train, _ = vocab.encode(symbols, max_len, drop_bad=True)
+    x_held, _ = vocab.encode(list(held), max_len, kind="smiles", drop_bad=True)
+    return vocab, x_train, x_held
+
+
+def char_tokens(
+    strings: Sequence[str], vocab: list[str], max_len: int
+) -> Tensor:
+    """`N x L` indices of strings over a character vocabulary (bad ones dropped)."""
+    index = {c: i for i, c in enumerate(vocab)}
+    pad = index[" "]
+    rows = [[index[c] for c in s] + [pad] * (max_len - len(s))
+            for s in ("".join(s.split()) for s in strings)
+            if len(s) <= max_len and all(c in index for c in s)]
+    if len(rows) < len(strings):
+        logger.info("dropped %d of %d strings", len(strings) - len(rows), len(strings))
+    return torch.tensor(rows, dtype=torch.long).reshape(-1, max_len)
+
+
+def epoch_batches(
+    tokens: Tensor, batch_size: int, seed: int, epoch: int, pad: int | None
+) -> list[Tensor]:
+    """Index batches of one epoch, the same for the same ``(seed, epoch)``.
+
+    With ``pad`` (SELFIES), molecules of similar length are grouped (sorted within
+    random pools of 50 batches) so that batches can be cut to their longest item.
+    """
+    g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    perm = torch.randperm(len(tokens), generator=g)
+    if pad is not None:
+        lengths = (tokens != pad).sum(1)
+        pool = 50 * batch_size
+        parts = []
+        for chunk in perm.split(pool):
+            parts.append(chunk[torch.argsort(lengths[chunk], stable=True)])
+        perm = torch.cat(parts)
+    batches = list(perm.split(batch_size))
+    order = torch.randperm(len(batches), generator=g).tolist()
+    return [batches[i] for i in order]
+
+
+def loss_terms(vae: nn.Module, tokens: Tensor, beta: float) -> dict[str, Tensor]:
+    r"""Negative ELBO (per molecule) of a batch and its parts.
+
+    Args:
+        vae: A :class:`SelfiesVAE` (teacher forcing) or :class:`CharVAE`.
+        tokens: `B x L` indices.
+        beta: KL weight.
+
+    Returns:
+        ``loss``, ``recon`` (summed over positions), ``kl`` (summed over latent
+        dims), ``token_acc``; batch means, ``loss`` differentiable.
+    """
+    if isinstance(vae, SelfiesVAE):
+        T = int((tokens != 0).sum(1).max())  # the batch's longest item (incl. stop)
+        tokens = tokens[:, :T]
+    mu, logvar = vae.encoder(tokens)
+    z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+    if isinstance(vae, SelfiesVAE):
+        logits = vae.decoder.teacher_forced(z, vae.decoder.shift(tokens))
+    else:
+        logits = vae.decoder(z)
+    nll = F.cross_entropy(logits.transpose(1, 2), tokens, reduction="none").sum(1)
+    kl = 0.5 * (mu.square() + logvar.exp() - 1 - logvar).sum(1)
+    acc = (logits.argmax(-1) == tokens).float().mean()
+    recon, kl = nll.mean(), kl.mean()
+    return {"loss": recon + beta * kl, "recon": recon, "kl": kl, "token_acc": acc}
+
+
+def _valid_unique(strings: list[str], kind: str) -> tuple[float, float]:
+    from ..tasks.validity import is_valid_expression, mol_from_smiles
+
+    if kind == "char_expressions":
+        ok = [s for s in strings if is_valid_expression(s)]
+        canon = ok
+    else:
+        from rdkit import Chem
+
+        mols = [mol_from_smiles(s) for s in strings]
+        canon = [Chem.MolToSmiles(m) for m in mols if m is not None]
+    valid = len(canon) / max(len(strings), 1)
+    unique = len(set(canon)) / max(len(canon), 1)
+    return valid, unique
+
+
+@torch.no_grad()
+def evaluate(
+    vae: nn.Module, held: Tensor, n_prior: int = 1000, seed: int = 0,
+    batch: int = 500,
+) -> dict[str, float]:
+    r"""Held-out reconstruction and prior-sample metrics (eval mode).
+
+    ``recon_accuracy``: share of held-out items whose greedy decode of the
+    posterior mean equals the input exactly (all `L` positions). ``recon`` and
+    ``kl``: the ELBO parts with a posterior sample. ``prior_valid`` and
+    ``prior_unique``: share of ``n_prior`` decodes of ``N(0, I)`` draws that are
+    valid (RDKit / grammar), and share of distinct canonical strings among those.
+    """
+    was_training = vae.training
+    vae.eval()
+    g = torch.Generator().manual_seed(seed)
+    exact, parts = [], {"recon": 0.0, "kl": 0.0, "token_acc": 0.0}
+    for chunk in held.split(batch):
+        mu = vae.encode(chunk)
+        decoded = vae.decode_tokens(mu)
+        exact.append((decoded == chunk).all(1))
+        for k, v in loss_terms(vae, chunk, 0.0).items():
+            if k in parts:
+                parts[k] += float(v) * len(chunk) / len(held)
+    z = torch.randn(n_prior, vae.latent_dim, generator=g)
+    kind = "selfies" if isinstance(vae, SelfiesVAE) else (
+        "char_smiles" if "C" in vae.vocab else "char_expressions")
+    strings = [s for c in z.split(batch) for s in vae.decode_strings(c)]
+    valid, unique = _valid_unique(strings, kind)
+    vae.train(was_training)
+    metrics = {"recon_accuracy": float(torch.cat(exact).float().mean()), **parts}
+    metrics.update(n_heldout=len(held), prior_valid=valid, prior_unique=unique,
+                   n_prior=n_prior)
+    if isinstance(vae, CharVAE):
+        metrics["note"] = "char VAE: argmax decoding of all L positions"
+    return metrics

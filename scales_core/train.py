@@ -1,0 +1,273 @@
+r"""Train the project's VAEs: ``python -m scales_core.train --model ... --out DIR``.
+
+Writes ``DIR/checkpoint.pt`` (model, optimizer, step, epoch, position in the epoch,
+RNG states) every ``--checkpoint-minutes`` and at the end, ``DIR/record.json``
+(command line, parameters, git commit, data, wall time, held-out metrics) and, at
+the end, ``DIR/final/`` (the model in the :func:`scales_core.models.own.save_vae`
+format, loadable with ``load_vae(DIR/final)``). ``--resume`` continues a run from
+``DIR`` with its saved parameters; the step counter and the schedules go on.
+
+Example::
+
+    python -m scales_core.train --model selfies_transformer --n-train 300000 \
+        --epochs 4 --batch-size 128 --lr 2e-3 --beta 5e-3 --out runs/selfies
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .models.char_vae import CharVAE, CharVAEConfig
+from .models.own import MODEL_KINDS, build_vae, save_vae
+from .models.selfies_vae import SelfiesVAEConfig
+from .models.training import (
+    char_tokens, epoch_batches, evaluate, load_strings, loss_terms, selfies_tokens,
+)
+
+logger = logging.getLogger("scales_core.train")
+
+_CHAR_SIZES = {
+    "char_expressions": dict(max_len=19, latent_dim=25, conv_channels=(2, 3, 4),
+                             conv_kernels=(2, 3, 4)),
+    "char_smiles": dict(max_len=120, latent_dim=56, conv_channels=(9, 9, 10),
+                        conv_kernels=(9, 9, 11)),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line options."""
+    p = argparse.ArgumentParser(prog="python -m scales_core.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=MODEL_KINDS, default="selfies_transformer")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    d = p.add_argument_group("data")
+    d.add_argument("--n-train", type=int, default=None, help="training subset size")
+    d.add_argument("--n-heldout", type=int, default=1000)
+    d.add_argument("--train-file", default=None, help="one string a line")
+    d.add_argument("--heldout-file", default=None)
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=float, default=1.0)
+    t.add_argument("--max-steps", type=int, default=None, help="stop after this step")
+    t.add_argument("--max-minutes", type=float, default=None, help="training time cap")
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    t.add_argument("--warmup-steps", type=int, default=500)
+    t.add_argument("--min-lr-ratio", type=float, default=0.05, help="cosine floor")
+    t.add_argument("--weight-decay", type=float, default=0.01)
+    t.add_argument("--beta", type=float, default=5e-3, help="final KL weight")
+    t.add_argument("--beta-warmup-steps", type=int, default=2000, help="linear 0->beta")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    t.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    t.add_argument("--n-prior", type=int, default=1000, help="prior decodes at the end")
+    t.add_argument("--no-progress", action="store_true")
+    m = p.add_argument_group("SELFIES transformer")
+    for name, default in [("max-len", 70), ("latent-dim", 256), ("d-model", 128),
+                          ("n-heads", 4), ("enc-layers", 2), ("dec-layers", 3),
+                          ("ff-mult", 2), ("n-memory", 4)]:
+        m.add_argument(f"--{name}", type=int, default=default)
+    m.add_argument("--dropout", type=float, default=0.0)
+    return p
+
+
+def git_commit() -> str | None:
+    """``git rev-parse HEAD`` of the source tree, or ``None``."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
+                             text=True, cwd=Path(__file__).parent, timeout=10)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def prepare(args: argparse.Namespace, vocab: list[str] | None = None):
+    """Model (fresh), training and held-out tokens, data description."""
+    train, held, info = load_strings(
+        args.model, args.n_train, args.n_heldout, args.seed, args.train_file,
+        args.heldout_file)
+    if args.model == "selfies_transformer":
+        from .models.selfies_vocab import SelfiesVocab
+
+        voc, x_train, x_held = selfies_tokens(
+            train, held, args.max_len, SelfiesVocab(vocab) if vocab else None)
+        cfg = SelfiesVAEConfig(
+            vocab_size=len(voc), max_len=args.max_len, latent_dim=args.latent_dim,
+            d_model=args.d_model, n_heads=args.n_heads, enc_layers=args.enc_layers,
+            dec_layers=args.dec_layers, ff_mult=args.ff_mult, n_memory=args.n_memory,
+            dropout=args.dropout)
+        vae = build_vae(args.model, cfg.to_dict(), voc.tokens)
+    else:
+        from .models.paper import EXPRESSIONS_VOCAB, smiles_vocab
+
+        expressions = args.model == "char_expressions"
+        chars = EXPRESSIONS_VOCAB if expressions else smiles_vocab()
+        cfg = CharVAEConfig(vocab_size=len(chars), **_CHAR_SIZES[args.model])
+        x_train = char_tokens(train, chars, cfg.max_len)
+        x_held = char_tokens(held, chars, cfg.max_len)
+        vae = CharVAE(cfg, chars, pad_index=chars.index(" "))
+    info.update(n_train=len(x_train), n_heldout=len(x_held))
+    return vae, x_train, x_held, info
+
+
+def lr_factor(step: int, total: int, warmup: int, floor: float) -> float:
+    """Linear warm-up, then cosine decay to ``floor`` at ``total`` steps."""
+    if step < warmup:
+        return (step + 1) / warmup
+    frac = min(1.0, (step - warmup) / max(1, total - warmup))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * frac))
+
+
+def rng_state() -> dict:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+            "python": random.getstate()}
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+def save_checkpoint(path: Path, **state) -> None:
+    """Atomic ``torch.save`` (write a temporary file, then rename)."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def write_record(out: Path, record: dict) -> None:
+    with open(out / "record.json", "w", encoding="utf-8") as fh:
+        json.dump(record, fh, indent=2, default=str)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run (or resume) a training run; returns the training record."""
+    threads = torch.get_num_threads()
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _main(argv: list[str]) -> dict:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    out = Path(args.out)
+    ckpt_path = out / "checkpoint.pt"
+    ckpt = None
+    if args.resume:
+        if not ckpt_path.exists():
+            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        saved = dict(ckpt["args"])
+        parser = build_parser()
+        for key in ("epochs", "max_steps", "max_minutes", "checkpoint_minutes",
+                    "no_progress", "threads", "n_prior"):  # may change on resume
+            if getattr(args, key) != parser.get_default(key):
+                saved[key] = getattr(args, key)
+        args = argparse.Namespace(**{**saved, "out": args.out, "resume": True})
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    random.seed(args.seed)
+    vae, x_train, x_held, info = prepare(args, ckpt["vocab"] if ckpt else None)
+    opt = torch.optim.AdamW(vae.parameters(), lr=args.lr,
+                            weight_decay=args.weight_decay)
+    step, epoch, pos, elapsed = 0, 0, 0, 0.0
+    record = {"command": " ".join([sys.executable, "-m", "scales_core.train", *argv]),
+              "args": vars(args), "seed": args.seed, "git_commit": git_commit(),
+              "torch": torch.__version__, "data": info, "sessions": []}
+    if ckpt is not None:
+        vae.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step, epoch, pos = ckpt["step"], ckpt["epoch"], ckpt["pos"]
+        elapsed = ckpt["elapsed"]
+        set_rng_state(ckpt["rng"])
+        record = ckpt["record"]
+        record["resume_commands"] = [*record.get("resume_commands", []),
+                                     " ".join(argv)]
+        logger.info("resumed at step %d (epoch %d, batch %d)", step, epoch, pos)
+    spe = math.ceil(len(x_train) / args.batch_size)
+    total = args.max_steps or math.ceil(args.epochs * spe)
+    pad = 0 if args.model == "selfies_transformer" else None
+    vocab = vae.vocab.tokens if pad == 0 else list(vae.vocab)
+    logger.info("%d training / %d held-out items, %d steps per epoch, %d steps, %d "
+                "parameters", len(x_train), len(x_held), spe, total,
+                sum(p.numel() for p in vae.parameters()))
+    session = {"start": time.strftime("%Y-%m-%d %H:%M:%S"), "start_step": step}
+    record["sessions"].append(session)
+    t_start, last_save = time.time(), time.time()
+    budget = None if args.max_minutes is None else 60 * args.max_minutes
+
+    def checkpoint() -> None:
+        session.update(end=time.strftime("%Y-%m-%d %H:%M:%S"), end_step=step)
+        record.update(steps=step, epochs_done=step / spe,
+                      wall_time_s=elapsed + time.time() - t_start)
+        save_checkpoint(ckpt_path, model=vae.state_dict(), optimizer=opt.state_dict(),
+                        step=step, epoch=epoch, pos=pos, rng=rng_state(),
+                        elapsed=elapsed + time.time() - t_start, args=vars(args),
+                        vocab=vocab, record=record)
+        write_record(out, record)
+
+    vae.train()
+    bar = tqdm(total=total, initial=step, disable=args.no_progress, desc=args.model,
+               mininterval=5.0)
+    stopped = "steps"
+    while step < total:
+        batches = epoch_batches(x_train, args.batch_size, args.seed, epoch, pad)
+        while pos < len(batches) and step < total:
+            if budget is not None and elapsed + time.time() - t_start > budget:
+                stopped = "time"
+                break
+            for group in opt.param_groups:
+                group["lr"] = args.lr * lr_factor(step, total, args.warmup_steps,
+                                                  args.min_lr_ratio)
+            beta = args.beta * min(1.0, step / max(1, args.beta_warmup_steps))
+            terms = loss_terms(vae, x_train[batches[pos]], beta)
+            opt.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+            opt.step()
+            step, pos = step + 1, pos + 1
+            bar.update(1)
+            if step % 20 == 0:
+                bar.set_postfix(recon=f"{terms['recon']:.3f}", kl=f"{terms['kl']:.1f}",
+                                acc=f"{terms['token_acc']:.4f}", beta=f"{beta:.1e}")
+            if time.time() - last_save > 60 * args.checkpoint_minutes:
+                checkpoint()
+                last_save = time.time()
+        if stopped == "time":
+            break
+        if pos >= len(batches):
+            epoch, pos = epoch + 1, 0
+    bar.close()
+    record["stopped_by"] = stopped
+    checkpoint()
+    t_eval = time.time()
+    metrics = evaluate(vae, x_held, n_prior=args.n_prior, seed=args.seed)
+    metrics["eval_time_s"] = time.time() - t_eval
+    record.update(final_metrics=metrics, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+    write_record(out, record)
+    save_vae(vae, out / "final", record)
+    logger.info("done: %d steps, %.1f min training; held-out %s", step,
+                record["wall_time_s"] / 60, json.dumps(metrics))
+    return record
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The training entry point: tiny runs write checkpoints and records and resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import needs_data
+
+from scales_core import train
+from scales_core.models.own import load_vae
+from scales_core.models.training import epoch_batches
+
+MOLECULES = ["CCO", "c1ccccc1", "CC(=O)NC", "OCC#N", "C1CCNC1", "CCN(CC)CC", "CC(C)O",
+             "c1ccncc1", "O=C(O)c1ccccc1", "CCOC(=O)C"]
+TINY = ["--d-model", "16", "--n-heads", "2", "--enc-layers", "1", "--dec-layers", "1",
+        "--latent-dim", "8", "--n-memory", "2", "--max-len", "20"]
+
+
+@pytest.fixture
+def smiles_file(tmp_path):
+    path = tmp_path / "mols.txt"
+    path.write_text("\n".join(MOLECULES * 3))
+    return path
+
+
+def run(*argv):
+    return train.main([str(a) for a in argv])
+
+
+def common(out, data):
+    return ["--out", out, "--train-file", data, "--heldout-file", data,
+            "--batch-size", "4", "--n-prior", "8", "--no-progress",
+            "--checkpoint-minutes", "0", "--warmup-steps", "2"]
+
+
+def test_selfies_run_and_resume(tmp_path, smiles_file):
+    out = tmp_path / "run"
+    record = run("--model", "selfies_transformer", "--max-steps", 2,
+                 *common(out, smiles_file), *TINY)
+    assert (out / "checkpoint.pt").exists() and (out / "final" / "model.pt").exists()
+    on_disk = json.loads((out / "record.json").read_text())
+    assert on_disk["steps"] == record["steps"] == 2
+    for key in ("command", "args", "seed", "git_commit", "data", "wall_time_s"):
+        assert key in on_disk
+    metrics = on_disk["final_metrics"]
+    assert 0 <= metrics["recon_accuracy"] <= 1 and 0 <= metrics["prior_valid"] <= 1
+    assert on_disk["data"]["n_train"] == 30
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert ckpt["step"] == 2 and ckpt["pos"] == 2 and ckpt["epoch"] == 0
+
+    resumed = run("--out", out, "--resume", "--max-steps", 5, "--no-progress")
+    assert resumed["steps"] == 5
+    assert [s["start_step"] for s in resumed["sessions"]] == [0, 2]
+    assert resumed["args"]["d_model"] == 16  # the saved parameters are kept
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert ckpt["step"] == 5 and ckpt["epoch"] == 0 and ckpt["pos"] == 5
+    vae = load_vae(out / "final")
+    assert vae.decoder(torch.randn(3, 8)).shape[:2] == (3, 20)
+
+
+def test_resume_matches_uninterrupted(tmp_path, smiles_file):
+    a, b = tmp_path / "a", tmp_path / "b"
+    model = ["--model", "selfies_transformer"]
+    run(*model, "--max-steps", 4, *common(a, smiles_file), *TINY)
+    run(*model, "--max-steps", 2, *common(b, smiles_file), *TINY)
+    run("--out", b, "--resume", "--max-steps", 4, "--no-progress")
+    sa = torch.load(a / "checkpoint.pt", weights_only=False)["model"]
+    sb = torch.load(b / "checkpoint.pt", weights_only=False)["model"]
+    for key in sa:
+        torch.testing.assert_close(sa[key], sb[key])
+
+
+def test_resume_without_checkpoint(tmp_path):
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        run("--out", tmp_path / "none", "--resume")
+
+
+def test_char_expressions_run(tmp_path):
+    data = tmp_path / "expr.txt"
+    data.write_text("\n".join(["x+1", "sin(x)*2", "x/3+exp(x)", "x*x", "(x+2)/1"] * 4))
+    record = run("--model", "char_expressions", "--max-steps", 2,
+                 *common(tmp_path / "run", data))
+    assert record["steps"] == 2 and "recon_accuracy" in record["final_metrics"]
+    vae = load_vae(tmp_path / "run" / "final")
+    assert vae.decoder(torch.randn(2, 25)).shape == (2, 19, 15)
+
+
+@needs_data("checkpoints/paper/smiles_vocab.yaml")
+def test_char_smiles_run(tmp_path, smiles_file):
+    record = run("--model", "char_smiles", "--max-steps", 2,
+                 *common(tmp_path / "run", smiles_file))
+    assert record["steps"] == 2
+    vae = load_vae(tmp_path / "run" / "final")
+    assert vae.decoder(torch.randn(2, 56)).shape == (2, 120, 35)
+
+
+def test_lr_schedule():
+    f = [train.lr_factor(s, 100, 10, 0.1) for s in range(101)]
+    assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0)
+    assert f[100] == pytest.approx(0.1) and all(a >= b for a, b in zip(f[10:], f[11:]))
+
+
+def test_epoch_batches_deterministic_and_complete():
+    tokens = torch.randint(1, 5, (37, 6))
+    tokens[:, 3:] = 0
+    one = epoch_batches(tokens, 8, seed=1, epoch=0, pad=0)
+    two = epoch_batches(tokens, 8, seed=1, epoch=0, pad=0)
+    assert all(torch.equal(a, b) for a, b in zip(one, two))
+    assert sorted(torch.cat(one).tolist()) == list(range(37))
+    other = epoch_batches(tokens, 8, seed=1, epoch=1, pad=0)
+    assert not all(torch.equal(a, b) for a, b in zip(one, other))
