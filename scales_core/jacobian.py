@@ -15,8 +15,10 @@ The decoder must treat batch rows independently and is run in eval mode.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ._checks import Decoder, call_decoder, check_latents, check_logits, eval_mode
 
@@ -73,6 +75,7 @@ def logits_and_jacobian(
         logits = call_decoder(decoder, z)
         check_logits(logits, B)
         if method == "forward":
+            _warn_if_second_order_unreliable(decoder, z)
 
             def directional(v: Tensor) -> Tensor:
                 return torch.func.jvp(decoder, (z,), (v.expand(B, d),))[1]
@@ -85,6 +88,24 @@ def logits_and_jacobian(
 
         A = torch.func.vmap(torch.func.jacrev(single))(z)  # (B, L*D, d)
         return logits, A
+
+
+def _warn_if_second_order_unreliable(decoder: Decoder, z: Tensor) -> None:
+    """Warn when gradients of a ``torch.func.jvp`` Jacobian are known to be wrong.
+
+    On torch 2.13, reverse mode through ``jvp`` of ``nn.LayerNorm`` gives wrong
+    second derivatives (checked against ``jacobian="reverse"`` in this project).
+    """
+    if not (torch.is_grad_enabled() and z.requires_grad and isinstance(decoder, nn.Module)):
+        return
+    if any(isinstance(m, nn.LayerNorm) for m in decoder.modules()):
+        warnings.warn(
+            "gradients of a torch.func forward-mode Jacobian through nn.LayerNorm are "
+            "wrong on this torch version: use jacobian='reverse', grad='cpa', or give "
+            "the decoder its own logits_and_jacobian",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def decoder_jacobian(

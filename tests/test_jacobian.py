@@ -70,3 +70,21 @@ def test_jacobian_shape_and_unknown_method():
     assert sc.decoder_jacobian(dec, z).shape == (2, 20, 3)
     with pytest.raises(ValueError, match="unknown Jacobian method"):
         sc.decoder_jacobian(dec, z, method="magic")
+
+
+def test_layernorm_second_order_through_jvp_warns():
+    net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.LayerNorm(8), torch.nn.Linear(8, 6)).double()
+
+    class Dec(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, z):
+            return self.net(z).reshape(z.shape[0], 2, 3)
+
+    z = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    with pytest.warns(RuntimeWarning, match="LayerNorm"):
+        sc.decoder_jacobian(Dec(), z)
+    # reverse mode is right: its second derivatives pass gradcheck
+    assert torch.autograd.gradcheck(lambda x: sc.decoder_jacobian(Dec(), x, method="reverse"), (z,))
