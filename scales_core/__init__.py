@@ -7,6 +7,7 @@ from .baselines import likelihood_score, polarity_score
 from .batching import map_batches
 from .jacobian import decoder_jacobian, logits_and_jacobian
 from .score import ScaLES, log_det_forward, log_det_paper, prior_score
+from .uncertainty import load_uncertainty_thresholds, uncertainty_score
 
 __all__ = [
     "ScaLES",
@@ -14,6 +15,7 @@ __all__ = [
     "ScorePenalty",
     "decoder_jacobian",
     "likelihood_score",
+    "load_uncertainty_thresholds",
     "log_det_forward",
     "log_det_paper",
     "logits_and_jacobian",
@@ -21,4 +23,5 @@ __all__ = [
     "models",
     "polarity_score",
     "prior_score",
+    "uncertainty_score",
 ]

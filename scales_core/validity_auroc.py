@@ -199,13 +199,20 @@ def _encodable(vae, items: list[str], need: int) -> list[str]:
     return keep
 
 
-def load_setup(dataset: str):
-    """``(vae, is_valid, setup)`` for ``"expressions"``, ``"smiles"`` or ``"selfies"``."""
+def load_setup(dataset: str, model: str | None = None):
+    """``(vae, is_valid, setup)`` for ``"expressions"``, ``"smiles"`` or ``"selfies"``.
+
+    ``model`` overrides the dataset's default checkpoint (e.g. ``"smiles_gru_0.05"``).
+    """
+    import dataclasses
+
     from . import models, tasks
 
     if dataset not in SETUPS:
         raise ValueError(f"unknown dataset {dataset!r}; use one of {tuple(SETUPS)}")
     setup = SETUPS[dataset]
+    if model is not None:
+        setup = dataclasses.replace(setup, model=model)
     if setup.model in models.PAPER_CHECKPOINTS:
         vae = models.load_paper_vae(setup.model)
     else:
@@ -227,6 +234,7 @@ def run_validity_experiment(
     uc_samples: tuple[int, int] = (10, 10),
     batch_size: int = 50,
     progress: bool = False,
+    model: str | None = None,
 ):
     r"""Table 1 for one dataset: AUROC of every score for validity.
 
@@ -240,6 +248,7 @@ def run_validity_experiment(
         uc_samples: ``(K, N)`` of the UC score.
         batch_size: Latents per score call.
         progress: tqdm bars.
+        model: Override the dataset's default checkpoint.
 
     Returns:
         ``(frame, summary)``: a per-latent ``pandas.DataFrame`` (source, decode, valid,
@@ -250,7 +259,7 @@ def run_validity_experiment(
 
     from .uncertainty import uncertainty_score
 
-    vae, is_valid, setup = load_setup(dataset)
+    vae, is_valid, setup = load_setup(dataset, model)
     decoder = vae.decoder.requires_grad_(False)
 
     def uc(x: Tensor) -> Tensor:

@@ -1,0 +1,218 @@
+"""Reconstruction, prior validity, UC timing and UC threshold check of the VAEs.
+
+    python scripts/report_models.py [--selfies] [--out results/model_report.json]
+
+For each model: exact-match reconstruction accuracy (argmax decoding of the encoder
+mean) on held-out items, the fraction of valid decodes of N(0, I) samples under
+each validity notion that applies, and (published checkpoints) the wall time of
+the decoder-uncertainty score for (K, N) = (10, 10) and (2, 2), B = 5 and 10
+(median of ``--repeats``). ``--threshold-rates`` adds the quantiles of ``log UC``
+on encoded training items for several decoder dropout rates, next to the
+published ``uncertainty_thresholds`` files (the dropout rate of the published
+decoders is not recorded). Prints a markdown table; writes JSON with provenance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from scales_core import models
+from scales_core.data import load_expressions, load_moses, load_zinc, subsample
+from scales_core.provenance import provenance, write_json
+from scales_core.tasks import is_valid_expression, is_valid_smiles, passes_quality_filters
+from scales_core.timing import median_time
+from scales_core.uncertainty import load_uncertainty_thresholds, uncertainty_score
+
+logger = logging.getLogger("report_models")
+
+NOTIONS = {
+    "grammar": is_valid_expression,
+    "rdkit": is_valid_smiles,
+    "quality_filters": passes_quality_filters,
+}
+
+
+def encodable(vae: Any, items: list[str]) -> list[str]:
+    """The items the model can tokenize (length and vocabulary)."""
+    keep = []
+    for item in items:
+        try:
+            vae.tokenize([item])
+        except ValueError:
+            continue
+        keep.append(item)
+    return keep
+
+
+def held_out(kind: str, vae: Any, n: int, seed: int) -> tuple[list[str], str]:
+    """``n`` held-out items drawn uniformly at random (seeded) from the encodable pool."""
+    if kind == "expressions":
+        pool = load_expressions()
+        source = ("expressions/equation2_15_dataset.txt (an ordered enumeration; "
+                  "uniform random sample, the training split is not published)")
+    elif kind == "smiles":
+        pool, source = load_zinc("test"), "ZINC-250k JT-VAE test split"
+    else:
+        pool, source = load_moses("test", n=20 * n, seed=seed), "MOSES test split"
+    usable = encodable(vae, pool)
+    items = subsample(usable, min(n, len(usable)), seed)
+    return items, f"{source}; {len(usable)}/{len(pool)} encodable; seed {seed}"
+
+
+def reconstruction(kind: str, vae: Any, items: list[str]) -> float:
+    """Exact-match rate of argmax decoding of the encoder mean."""
+    z = vae.encode(items)
+    if kind == "selfies":  # compare the model's own representation (SELFIES)
+        targets = vae.detokenize(vae.tokenize(items))
+        decoded = vae.decode_selfies(z)
+    else:
+        targets, decoded = items, vae.decode_strings(z)
+    return float(np.mean([a == b for a, b in zip(decoded, targets)]))
+
+
+def prior_validity(vae: Any, notions: list[str], n: int, seed: int) -> dict[str, float]:
+    """Fraction of valid decodes of ``n`` N(0, I) latents under each notion."""
+    z = torch.randn(n, vae.latent_dim, generator=torch.Generator().manual_seed(seed))
+    decoded = vae.decode_strings(z)
+    return {k: float(np.mean([NOTIONS[k](s) for s in decoded])) for k in notions}
+
+
+def uc_timing(vae: Any, repeats: int, seed: int) -> dict[str, float]:
+    """Median wall time of the UC score for (K, N) in {(10, 10), (2, 2)}, B in {5, 10}."""
+    out = {}
+    for K, N in ((10, 10), (2, 2)):
+        for B in (5, 10):
+            z = torch.randn(B, vae.latent_dim, generator=torch.Generator().manual_seed(seed))
+            fn = lambda: uncertainty_score(vae.decoder, z, K, N, seed=seed)  # noqa: E731
+            out[f"uc_{K}_{N}_B{B}_s"] = median_time(fn, repeats)
+    return out
+
+
+def threshold_check(
+    name: str, vae: Any, rates: list[float], n: int, settings: list[tuple[int, int]], seed: int
+) -> dict[str, Any]:
+    """Quantiles (90/95/99/max) of log UC on training items, per dropout rate."""
+    if name.startswith("expressions"):
+        items, source = load_expressions(n=n, seed=seed), "expressions dataset"
+    else:  # the ZINC training split is not in the data folder; valid is the closest
+        items = subsample(encodable(vae, load_zinc("valid")), n, seed)
+        source = "ZINC-250k JT-VAE valid split"
+    z = vae.encode(items)
+    base = vae.decoder.cfg
+    rows = []
+    try:
+        for rate in rates:
+            vae.decoder.cfg = dataclasses.replace(base, dropout=rate)
+            for K, N in settings:
+                chunks = [uncertainty_score(vae.decoder, c, K, N, seed=seed + i, log=True)
+                          for i, c in enumerate(z.split(500))]
+                s = torch.cat(chunks).double().numpy()
+                q = np.quantile(s, [0.9, 0.95, 0.99]).tolist() + [float(s.max())]
+                rows.append({"dropout": rate, "K": K, "N": N,
+                             "quantiles": dict(zip(("90", "95", "99", "max"), q))})
+    finally:
+        vae.decoder.cfg = base
+    return {"items": f"{len(items)} encoder means from the {source}, seed {seed}",
+            "published": load_uncertainty_thresholds(name), "rows": rows}
+
+
+def report(name: str, kind: str, vae: Any, args: argparse.Namespace) -> dict[str, Any]:
+    notions = ["grammar"] if kind == "expressions" else ["rdkit", "quality_filters"]
+    items, source = held_out(kind, vae, args.n_recon, args.seed)
+    row: dict[str, Any] = {
+        "model": name,
+        "recon_items": len(items),
+        "recon_source": source,
+        "recon_accuracy": reconstruction(kind, vae, items),
+        "prior_samples": args.n_prior,
+    }
+    for k, v in prior_validity(vae, notions, args.n_prior, args.seed).items():
+        row[f"prior_valid_{k}"] = v
+    if name in models.PAPER_CHECKPOINTS:
+        row["uc_dropout"] = vae.decoder.cfg.dropout
+        row |= uc_timing(vae, args.repeats, args.seed)
+    return row
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    cols = [c for c in dict.fromkeys(k for r in rows for k in r) if c != "recon_source"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        cells = [f"{r[c]:.3f}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoints", nargs="+", default=["expressions_gru_1", "smiles_gru_1"])
+    parser.add_argument(
+        "--selfies", action="store_true", help="add load_vae('selfies_transformer')"
+    )
+    parser.add_argument("--n-recon", type=int, default=1000)
+    parser.add_argument("--n-prior", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threshold-rates", type=float, nargs="*", default=[0.1, 0.12, 0.15])
+    parser.add_argument("--threshold-n", type=int, nargs=2, default=[3000, 300],
+                        metavar=("EXPRESSIONS", "SMILES"), help="training items for the check")
+    parser.add_argument("--out", type=Path, default=Path("results/model_report.json"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    rows, thresholds, skipped = [], {}, {}
+    load_before, start = os.getloadavg(), time.perf_counter()
+    for name in args.checkpoints:
+        vae = models.load_paper_vae(name)
+        kind = name.split("_")[0]
+        logger.info("%s ...", name)
+        rows.append(report(name, kind, vae, args))
+        logger.info("%s: report done at %.0f s", name, time.perf_counter() - start)
+        if args.threshold_rates:
+            n = args.threshold_n[0] if kind == "expressions" else args.threshold_n[1]
+            settings = [(10, 10), (10, 1)]
+            thresholds[name] = threshold_check(
+                name, vae, args.threshold_rates, n, settings, args.seed
+            )
+    if args.selfies:
+        try:
+            load_vae = getattr(models, "load_vae", None)
+            if load_vae is None:  # not re-exported yet
+                from scales_core.models.own import load_vae
+            vae = load_vae("selfies_transformer")
+        except (ImportError, ValueError, OSError, RuntimeError, KeyError) as err:
+            skipped["selfies_transformer"] = f"{type(err).__name__}: {err}"
+            logger.warning("skipping selfies_transformer: %s", err)
+        else:
+            logger.info("selfies_transformer ...")
+            rows.append(report("selfies_transformer", "selfies", vae, args))
+
+    text = table(rows)
+    for name, check in thresholds.items():
+        pub = check["published"]
+        published = ", ".join(f"{k} {v:.2f}" for k, v in pub.items())
+        text += f"\n\nlog UC quantiles, {name} (published: {published})\n\n"
+        text += "| dropout | K | N | 90 | 95 | 99 | max |\n|---|---|---|---|---|---|---|"
+        for r in check["rows"]:
+            q = " | ".join(f"{v:.2f}" for v in r["quantiles"].values())
+            text += f"\n| {r['dropout']} | {r['K']} | {r['N']} | {q} |"
+    sys.stdout.write(text + "\n")
+    meta = provenance(vars(args) | {"out": str(args.out)}, args.seed)
+    # the timings are wall clock on a shared machine: record how busy it was
+    meta["load_average_1_5_15"] = {"start": load_before, "end": os.getloadavg()}
+    meta["elapsed_s"] = time.perf_counter() - start
+    write_json(args.out, meta, rows=rows, uc_thresholds=thresholds, skipped=skipped)
+
+
+if __name__ == "__main__":
+    main()
