@@ -21,7 +21,6 @@ import logging
 import math
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ from .models.selfies_vae import SelfiesVAEConfig
 from .models.training import (
     char_tokens, epoch_batches, evaluate, load_strings, loss_terms, selfies_tokens,
 )
+from .provenance import git_commit
 
 logger = logging.getLogger("scales_core.train")
 
@@ -82,16 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
         m.add_argument(f"--{name}", type=int, default=default)
     m.add_argument("--dropout", type=float, default=0.0)
     return p
-
-
-def git_commit() -> str | None:
-    """``git rev-parse HEAD`` of the source tree, or ``None``."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
-                             text=True, cwd=Path(__file__).parent, timeout=10)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def prepare(args: argparse.Namespace, vocab: list[str] | None = None):

@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 from pathlib import Path
 
 import torch
 
 import scales_core as sc
+from scales_core.provenance import git_commit
 from scales_core.timing import grad_timer, median_time, score_timer
 
 
@@ -59,12 +59,11 @@ def main() -> None:
         lines.append("| " + " | ".join(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in cols) + " |")
     sys.stdout.write("\n".join(lines) + "\n")
     if args.out is not None:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
         meta = {
             "command": " ".join(sys.argv),
             "parameters": vars(args) | {"out": str(args.out)},
             "seed": args.seed,
-            "commit": commit,
+            "commit": git_commit(),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
             "machine": platform.processor() or platform.machine(),
