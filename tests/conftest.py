@@ -31,11 +31,14 @@ def dtype(request):
     return request.param
 
 
-def needs_data(relative: str):
-    """Skip unless the data file is reachable (``SCALES_DATA_DIR``)."""
+def needs_data(*relative: str) -> pytest.MarkDecorator:
+    """Skip unless every file is under ``$SCALES_DATA_DIR``."""
     root = os.environ.get("SCALES_DATA_DIR")
-    present = root is not None and (Path(root) / relative).exists()
-    return pytest.mark.skipif(not present, reason=f"needs $SCALES_DATA_DIR/{relative}")
+    missing = [r for r in relative if root is None or not (Path(root) / r).exists()]
+    return pytest.mark.skipif(
+        bool(missing),
+        reason=f"needs {missing} under $SCALES_DATA_DIR (set it to the data folder)",
+    )
 
 
 class MLPDecoder(nn.Module):

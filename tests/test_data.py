@@ -21,18 +21,9 @@ from scales_core.grammar_sampling import (
     generate_expressions,
 )
 from scales_core.paths import DataNotFoundError
+from conftest import needs_data
 
 DATA = os.environ.get("SCALES_DATA_DIR")
-
-
-def needs_data(*relative: str) -> pytest.MarkDecorator:
-    """Skip unless every file is under ``$SCALES_DATA_DIR``."""
-    root = os.environ.get("SCALES_DATA_DIR")
-    missing = [r for r in relative if root is None or not (Path(root) / r).exists()]
-    return pytest.mark.skipif(
-        bool(missing),
-        reason=f"needs {missing} under $SCALES_DATA_DIR (set it to the data folder)",
-    )
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,16 +19,7 @@ from scales_core.tasks import (
     penalized_logp,
     penalized_logp_terms,
 )
-
-
-def needs_data(*relative: str) -> pytest.MarkDecorator:
-    """Skip unless every file is under ``$SCALES_DATA_DIR``."""
-    root = os.environ.get("SCALES_DATA_DIR")
-    missing = [r for r in relative if root is None or not (Path(root) / r).exists()]
-    return pytest.mark.skipif(
-        bool(missing),
-        reason=f"needs {missing} under $SCALES_DATA_DIR (set it to the data folder)",
-    )
+from conftest import needs_data
 
 
 MOLECULES = ["CCO", "c1ccccc1", "C1CCCCCCCC1", "CC(=O)Oc1ccccc1C(=O)O"]

@@ -22,18 +22,9 @@ from scales_core.tasks import (
     quality_filter_reason,
     smiles_invalid_reason,
 )
+from conftest import needs_data
 
 DATA = os.environ.get("SCALES_DATA_DIR")
-
-
-def needs_data(*relative: str) -> pytest.MarkDecorator:
-    """Skip unless every file is under ``$SCALES_DATA_DIR``."""
-    root = os.environ.get("SCALES_DATA_DIR")
-    missing = [r for r in relative if root is None or not (Path(root) / r).exists()]
-    return pytest.mark.skipif(
-        bool(missing),
-        reason=f"needs {missing} under $SCALES_DATA_DIR (set it to the data folder)",
-    )
 
 
 VALID = ["x", "1", "x+1", "sin(x*2)", "exp(x)/3", "((x))", "x+x+(x)+(x+1)"]
