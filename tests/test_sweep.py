@@ -9,7 +9,16 @@ import pytest
 import torch
 from conftest import needs_data
 
-from scales_core.bo import RunRecord
+from scales_core.bo import (
+    PAPER_B3_EXPRESSIONS,
+    PAPER_METHODS,
+    PAPER_TABLE2_VALIDITY,
+    RunRecord,
+    load_step_times,
+    paper_table,
+    trajectories,
+    trajectory_bands,
+)
 from scales_core.sweep import load_sweep, main, run_path, run_sweep, summarize_sweep
 
 CKPT = "checkpoints/paper/expressions_gru_1/w.pth"
@@ -24,8 +33,9 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-def fake_run(out, method, seed, calls):
-    """A finished run file with oracle records ``(objective or None, scales)``."""
+def fake_run(out, method, seed, calls, done=True, steps=()):
+    """A run file with oracle records ``(objective or None, scales)``, one per step,
+    and ``step`` records of the given wall-clock splits."""
     header = {
         "task": "toy",
         "method": method,
@@ -48,7 +58,10 @@ def fake_run(out, method, seed, calls):
                     "scales": scales,
                 }
             )
-        record.write({"type": "done"})
+        for i, times in enumerate(steps):
+            record.write({"type": "step", "step": i, "n_train": 10 + i, **times})
+        if done:
+            record.write({"type": "done"})
 
 
 def test_summary_numbers(tmp_path):
@@ -69,6 +82,50 @@ def test_summary_numbers(tmp_path):
     assert ga["validity"] == "0.62 (0.18)"
     assert math.isnan(table.loc["scales_0.5", "top1_mean"])
     assert list(table.index) == ["ga", "scales_0.5"]  # the paper's order
+
+
+def test_complete_only_drops_unfinished_runs(tmp_path):
+    fake_run(tmp_path, "ga", 0, [(1.0, 0.0)])
+    fake_run(tmp_path, "ga", 1, [(5.0, 0.0)], done=False)
+    assert summarize_sweep(tmp_path).loc[0, "n_seeds"] == 2
+    table = summarize_sweep(tmp_path, complete_only=True)
+    assert table.loc[0, "n_seeds"] == 1 and table.loc[0, "top1_mean"] == 1.0
+
+
+def test_trajectories_by_hand(tmp_path):
+    fake_run(tmp_path, "ga", 0, [(1.0, 0.0), (None, 0.0), (3.0, 0.0), (2.0, 0.0)])
+    fake_run(tmp_path, "ga", 1, [(0.0, 0.0), (4.0, 0.0)], done=False)
+    traj = trajectories(tmp_path, k=2)
+    run0 = traj[traj["seed"] == 0]
+    assert run0["best"].tolist() == [1.0, 1.0, 3.0, 3.0]
+    assert run0["n_valid"].tolist() == [1, 1, 2, 3]
+    torch.testing.assert_close(
+        torch.tensor(run0["top_k"].tolist()),
+        torch.tensor([math.nan, math.nan, 2.0, 2.5]),
+        equal_nan=True,
+    )
+    bands = trajectory_bands(traj)  # seed 1 has two steps: only steps 0, 1 kept
+    assert bands["step"].tolist() == [0, 1] and (bands["n_seeds"] == 2).all()
+    assert bands["best_mean"].tolist() == [0.5, 2.5]
+    assert bands["best_sd"].tolist() == pytest.approx([math.sqrt(0.5), math.sqrt(4.5)])
+    assert len(trajectory_bands(traj, complete=False)) == 4
+
+
+def test_step_times(tmp_path):
+    times = [dict(fit_s=1.0, acq_s=2.0, oracle_s=0.5, score_s=0.25)] * 2
+    fake_run(tmp_path, "ga", 0, [(1.0, 0.0), (2.0, 0.0)], steps=times)
+    frame = load_step_times(tmp_path)
+    assert frame["step"].tolist() == [0, 1] and frame["n_train"].tolist() == [10, 11]
+    assert frame["total_s"].tolist() == [3.75, 3.75]
+
+
+def test_paper_tables_cover_the_methods():
+    assert set(PAPER_B3_EXPRESSIONS) == set(PAPER_METHODS)
+    table = paper_table().set_index("method")
+    assert table.loc["ga", "validity"] == "0.70 (0.01)"
+    for method, (pct, _) in PAPER_TABLE2_VALIDITY["expressions"].items():
+        # Table 2 (percent) and App. B.3 (fraction) report the same runs
+        assert abs(pct / 100 - table.loc[method, "validity_mean"]) <= 0.005 + 1e-12
 
 
 def test_empty_sweep(tmp_path):

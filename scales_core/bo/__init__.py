@@ -10,7 +10,8 @@ r"""Latent space Bayesian optimization with ScaLES (paper Sec. 4).
 * :mod:`~scales_core.bo.seeding`: per-step seeds (deterministic resumes).
 * :mod:`~scales_core.bo.step`: the data set and the proposal of one point.
 * :mod:`~scales_core.bo.loop`: the BO loop (:func:`run_bo`).
-* :mod:`~scales_core.bo.summary`: run tables and per-method summaries.
+* :mod:`~scales_core.bo.summary`: run tables, per-method summaries, trajectories.
+* :mod:`~scales_core.bo.paper_tables`: the paper's App. B.3 and Table 2 numbers.
 """
 
 from __future__ import annotations
@@ -29,7 +30,15 @@ from .problem import PROBLEM_DEFAULTS, Problem, make_problem
 from .records import GPStateFile, RunData, RunRecord, read_run
 from .seeding import derive_generator, derive_seed
 from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
-from .summary import METRICS, load_sweep, summarize_sweep
+from .paper_tables import PAPER_B3_EXPRESSIONS, PAPER_TABLE2_VALIDITY, paper_table
+from .summary import (
+    METRICS,
+    load_step_times,
+    load_sweep,
+    summarize_sweep,
+    trajectories,
+    trajectory_bands,
+)
 from .surrogate import DeepKernel, SurrogateConfig, fit_surrogate, surrogate_state
 
 __all__ = [
@@ -38,6 +47,8 @@ __all__ = [
     "GPStateFile",
     "METHODS",
     "METRICS",
+    "PAPER_B3_EXPRESSIONS",
+    "PAPER_TABLE2_VALIDITY",
     "MethodConfig",
     "PAPER_METHODS",
     "PROBLEM_DEFAULTS",
@@ -54,7 +65,11 @@ __all__ = [
     "get_method",
     "hypercube_bounds",
     "initialize_from_data",
+    "load_step_times",
     "load_sweep",
+    "paper_table",
+    "trajectories",
+    "trajectory_bands",
     "make_problem",
     "optimize_acqf_ga",
     "optimize_acqf_lbfgs",

@@ -17,13 +17,21 @@ import pandas as pd
 from .methods import PAPER_METHODS
 from .records import read_run
 
-__all__ = ["METRICS", "load_sweep", "summarize_sweep"]
+__all__ = [
+    "METRICS",
+    "load_step_times",
+    "load_sweep",
+    "summarize_sweep",
+    "trajectories",
+    "trajectory_bands",
+]
 
 logger = logging.getLogger(__name__)
 
 METRICS = ("validity", "mean_scales", "top1", "top10")
 COLUMNS = ("task", "method", "seed", "step", "index", "string", "objective", "valid")
 COLUMNS += ("scales", "complete", "path")
+STEP_COLUMNS = ("step", "n_train", "resumed", "fit_s", "acq_s", "oracle_s", "score_s")
 
 
 def load_sweep(out: str | Path) -> pd.DataFrame:
@@ -50,6 +58,85 @@ def load_sweep(out: str | Path) -> pd.DataFrame:
     return frame.astype({"objective": float, "scales": float})
 
 
+def load_step_times(out: str | Path) -> pd.DataFrame:
+    r"""Wall-clock split of every completed BO step under a sweep folder.
+
+    Returns:
+        Columns task, method, seed, step, n_train, resumed, fit_s (GP fit), acq_s
+        (acquisition optimization, all ``q`` points), oracle_s (decode and
+        objective), score_s (ScaLES value written to the record), total_s.
+    """
+    rows = []
+    for path in sorted(Path(out).rglob("*.jsonl")):
+        try:
+            data = read_run(path)
+        except ValueError as error:
+            logger.warning("skipping %s: %s", path, error)
+            continue
+        h = data.header
+        for r in data.steps:
+            row = {k: r.get(k) for k in STEP_COLUMNS}
+            rows.append({"task": h["task"], "method": h["method"], "seed": h["seed"], **row})
+    frame = pd.DataFrame(rows, columns=["task", "method", "seed", *STEP_COLUMNS])
+    parts = ["fit_s", "acq_s", "oracle_s", "score_s"]
+    frame[parts] = frame[parts].astype(float)
+    frame["total_s"] = frame[parts].sum(axis=1)
+    return frame
+
+
+def trajectories(frame: pd.DataFrame | str | Path, k: int = 10) -> pd.DataFrame:
+    r"""Cumulative best and top-``k`` mean among valid solutions, per run and step.
+
+    Only the solutions the BO loop proposed count (not the initial set), as in the
+    paper's Figure 2. ``top_k`` is NaN until the run has ``k`` valid solutions.
+
+    Args:
+        frame: The output of :func:`load_sweep`, or a sweep folder.
+        k: Size of the top-k mean.
+
+    Returns:
+        Columns task, method, seed, step, best, top_k, n_valid; one row per step
+        that has all its oracle calls recorded.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        frame = load_sweep(frame)
+    rows = []
+    for (task, method, seed), run in frame.groupby(["task", "method", "seed"]):
+        valid: list[float] = []
+        for step, calls in run.sort_values(["step", "index"]).groupby("step"):
+            valid += calls.loc[calls["valid"].astype(bool), "objective"].tolist()
+            valid.sort(reverse=True)
+            best = valid[0] if valid else math.nan
+            top = sum(valid[:k]) / k if len(valid) >= k else math.nan
+            rows.append((task, method, seed, step, best, top, len(valid)))
+    columns = ["task", "method", "seed", "step", "best", "top_k", "n_valid"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def trajectory_bands(traj: pd.DataFrame, complete: bool = True) -> pd.DataFrame:
+    r"""Mean and standard deviation over seeds of :func:`trajectories`.
+
+    Args:
+        traj: The output of :func:`trajectories`.
+        complete: Keep only steps that every seed of the method has reached.
+
+    Returns:
+        Columns task, method, step, best_mean, best_sd, top_k_mean, top_k_sd,
+        n_seeds (``sd`` is the sample standard deviation, NaN for one seed).
+    """
+    keys = ["task", "method", "step"]
+    g = traj.groupby(keys)
+    out = g[["best", "top_k"]].agg(["mean", "std"])
+    out.columns = [f"{m}_{'sd' if s == 'std' else s}" for m, s in out.columns]
+    out["n_seeds"] = g["seed"].nunique()
+    out = out.reset_index()
+    if complete:
+        seeds = traj.groupby(["task", "method"])["seed"].nunique().rename("_all")
+        out = out.join(seeds, on=["task", "method"])
+        out = out[out["n_seeds"] == out["_all"]].drop(columns="_all")
+    return out.reset_index(drop=True)
+
+
 def _per_run(group: pd.DataFrame, k: int) -> pd.Series:
     valid = group.loc[group["valid"].astype(bool), "objective"].sort_values(
         ascending=False
@@ -65,7 +152,9 @@ def _per_run(group: pd.DataFrame, k: int) -> pd.Series:
     )
 
 
-def summarize_sweep(frame: pd.DataFrame | str | Path, k: int = 10) -> pd.DataFrame:
+def summarize_sweep(
+    frame: pd.DataFrame | str | Path, k: int = 10, complete_only: bool = False
+) -> pd.DataFrame:
     r"""Per task and method: validity, mean ScaLES, top-1 and top-``k`` among valid.
 
     Each metric is computed per run over all its oracle calls (as in the paper's
@@ -76,12 +165,19 @@ def summarize_sweep(frame: pd.DataFrame | str | Path, k: int = 10) -> pd.DataFra
     Args:
         frame: The output of :func:`load_sweep`, or a sweep folder.
         k: Size of the top-k mean.
+        complete_only: Drop runs that have not finished (no ``done`` record);
+            their metrics cover fewer oracle calls than the others'.
 
     Returns:
         One row per (task, method), the paper's methods first in the paper's order.
     """
     if not isinstance(frame, pd.DataFrame):
         frame = load_sweep(frame)
+    if complete_only and not frame.empty:
+        partial = frame.loc[~frame["complete"], ["task", "method", "seed"]]
+        if len(partial):
+            logger.info("leaving out %d unfinished runs", len(partial.drop_duplicates()))
+        frame = frame[frame["complete"]]
     if frame.empty:
         return pd.DataFrame(columns=["task", "method", "n_seeds"])
     runs = (
