@@ -33,6 +33,7 @@ from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
 from .paper_tables import PAPER_B3_EXPRESSIONS, PAPER_TABLE2_VALIDITY, paper_table
 from .summary import (
     METRICS,
+    iter_runs,
     load_step_times,
     load_sweep,
     summarize_sweep,
@@ -65,6 +66,7 @@ __all__ = [
     "get_method",
     "hypercube_bounds",
     "initialize_from_data",
+    "iter_runs",
     "load_step_times",
     "load_sweep",
     "paper_table",

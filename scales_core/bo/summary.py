@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from .methods import PAPER_METHODS
-from .records import read_run
+from .records import RunData, read_run
 
 __all__ = [
     "METRICS",
+    "iter_runs",
     "load_step_times",
     "load_sweep",
     "summarize_sweep",
@@ -34,6 +36,20 @@ COLUMNS += ("scales", "complete", "path")
 STEP_COLUMNS = ("step", "n_train", "resumed", "fit_s", "acq_s", "oracle_s", "score_s")
 
 
+def iter_runs(out: str | Path) -> Iterator[tuple[Path, RunData]]:
+    r"""``(path, records)`` of every run file under a sweep folder, in path order.
+
+    Files that cannot be parsed are skipped with a warning.
+    """
+    for path in sorted(Path(out).rglob("*.jsonl")):
+        try:
+            data = read_run(path)
+        except ValueError as error:
+            logger.warning("skipping %s: %s", path, error)
+            continue
+        yield path, data
+
+
 def load_sweep(out: str | Path) -> pd.DataFrame:
     r"""All oracle calls under a sweep folder, one row each.
 
@@ -42,12 +58,7 @@ def load_sweep(out: str | Path) -> pd.DataFrame:
         complete (the run has its ``done`` record), path.
     """
     rows = []
-    for path in sorted(Path(out).rglob("*.jsonl")):
-        try:
-            data = read_run(path)
-        except ValueError as error:
-            logger.warning("skipping %s: %s", path, error)
-            continue
+    for path, data in iter_runs(out):
         h = data.header
         for r in data.oracle:
             head = (h["task"], h["method"], h["seed"])
@@ -67,12 +78,7 @@ def load_step_times(out: str | Path) -> pd.DataFrame:
         objective), score_s (ScaLES value written to the record), total_s.
     """
     rows = []
-    for path in sorted(Path(out).rglob("*.jsonl")):
-        try:
-            data = read_run(path)
-        except ValueError as error:
-            logger.warning("skipping %s: %s", path, error)
-            continue
+    for _, data in iter_runs(out):
         h = data.header
         for r in data.steps:
             row = {k: r.get(k) for k in STEP_COLUMNS}
