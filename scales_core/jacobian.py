@@ -11,20 +11,89 @@ Three engines give the same `batch x (L*D) x d` matrix ``A(z)``:
 * ``"reverse"``: reverse-mode AD per output (exact, slow for long outputs; for tests).
 
 The decoder must treat batch rows independently and is run in eval mode.
+
+``positions=K`` keeps the first `K` sequence positions. A causal decoder whose
+``forward`` and ``logits_and_jacobian`` take a ``positions`` keyword (the
+project's decoders do) stops there, so the cost is proportional to `K`; any
+other decoder is run in full and trimmed.
+
+On a GPU, a decoder's own ``logits_and_jacobian`` and its ``forward`` are
+replayed from CUDA graphs (:mod:`scales_core.cuda_graph`) when its parameters are
+frozen; ``cuda_graph=False`` (or ``SCALES_CUDA_GRAPHS=0``) runs them eagerly.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import warnings
 
 import torch
 from torch import Tensor, nn
 
 from ._checks import Decoder, call_decoder, check_latents, check_logits, eval_mode
+from .cuda_graph import graphed
 
-__all__ = ["decoder_jacobian", "logits_and_jacobian", "JACOBIAN_METHODS"]
+__all__ = ["decoder_jacobian", "decoder_logits", "logits_and_jacobian", "JACOBIAN_METHODS"]
 
 JACOBIAN_METHODS = ("forward", "fd", "reverse")
+
+
+def check_positions(positions: int | None) -> None:
+    """Raise ``ValueError`` unless ``positions`` is ``None`` or a positive int."""
+    if positions is None:
+        return
+    if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
+        raise ValueError(f"positions must be a positive int or None, got {positions!r}")
+
+
+def _takes_positions(fn) -> bool:
+    """Whether a callable accepts a ``positions`` keyword."""
+    target = fn.forward if isinstance(fn, nn.Module) else fn
+    try:
+        return "positions" in inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _trim(logits: Tensor, A: Tensor | None, positions: int | None):
+    """Keep the first ``positions`` rows of `B x L x D` logits and `B x LD x d` A."""
+    if positions is None or positions >= logits.shape[1]:
+        return logits, A
+    D = logits.shape[2]
+    return logits[:, :positions], None if A is None else A[:, : positions * D]
+
+
+def _with_positions(fn, positions: int | None):
+    """``fn`` with ``positions`` bound when it takes it (others are trimmed after)."""
+    if positions is not None and _takes_positions(fn):
+        return functools.partial(fn, positions=positions)
+    return fn
+
+
+def decoder_logits(
+    decoder: Decoder, z: Tensor, positions: int | None = None, cuda_graph: bool = True
+) -> Tensor:
+    r"""Decoder logits of the first ``positions`` positions, in eval mode.
+
+    Args:
+        decoder: Maps `batch x d` latents to `batch x L x D` logits.
+        z: A `batch x d` tensor.
+        positions: Keep the first `K` positions (default all).
+        cuda_graph: Replay a CUDA graph on a GPU where possible.
+
+    Returns:
+        A `batch x K x D` tensor, differentiable w.r.t. ``z``.
+    """
+    check_positions(positions)
+    fn = _with_positions(decoder, positions)
+    with eval_mode(decoder):
+        out = None
+        if cuda_graph and isinstance(decoder, nn.Module):
+            out = graphed(lambda x: (fn(x),), z, decoder, key=("logits", positions))
+        logits = out[0] if out is not None else call_decoder(fn, z)
+    check_logits(logits, z.shape[0])
+    return _trim(logits, None, positions)[0]
 
 
 def logits_and_jacobian(
@@ -33,6 +102,8 @@ def logits_and_jacobian(
     method: str = "forward",
     eps: float = 1e-4,
     use_decoder_jvp: bool = True,
+    positions: int | None = None,
+    cuda_graph: bool = True,
 ) -> tuple[Tensor, Tensor]:
     r"""Decoder logits and their Jacobian in one pass.
 
@@ -44,9 +115,13 @@ def logits_and_jacobian(
         use_decoder_jvp: With ``method="forward"``, use the decoder's own
             ``logits_and_jacobian`` when it has one (``False`` forces
             ``torch.func``).
+        positions: Keep the first `K` positions (a decoder that takes a
+            ``positions`` keyword stops there; default all `L`).
+        cuda_graph: On a GPU, replay the decoder's own forward mode from a CUDA
+            graph where possible (same values, far fewer kernel launches).
 
     Returns:
-        ``(logits, A)``: `batch x L x D` logits and the `batch x (L*D) x d`
+        ``(logits, A)``: `batch x K x D` logits and the `batch x (K*D) x d`
         Jacobian of the flattened logits. Both are differentiable w.r.t. ``z``.
 
     Raises:
@@ -54,40 +129,54 @@ def logits_and_jacobian(
     """
     if method not in JACOBIAN_METHODS:
         raise ValueError(f"unknown Jacobian method {method!r}; use {JACOBIAN_METHODS}")
+    check_positions(positions)
     check_latents(z, decoder)
-    B, d = z.shape
     with eval_mode(decoder):
-        if method == "fd":
-            # (B, d+1, d): z itself, then z + eps * e_k for each direction k.
-            steps = torch.cat([z.new_zeros(1, d), eps * torch.eye(d).to(z)])
-            zz = (z[:, None, :] + steps).reshape(B * (d + 1), d)
-            out = call_decoder(decoder, zz)
-            check_logits(out, B * (d + 1))
-            out = out.reshape(B, d + 1, *out.shape[1:])
-            logits = out[:, 0]
-            A = (out[:, 1:] - out[:, :1]) / eps  # (B, d, L, D)
-            return logits, A.flatten(2).transpose(1, 2)
-        own = getattr(decoder, "logits_and_jacobian", None)
-        if method == "forward" and use_decoder_jvp and callable(own):
-            logits, A = own(z)
-            check_logits(logits, B)
-            return logits, A
-        logits = call_decoder(decoder, z)
+        logits, A = _logits_and_jacobian(
+            decoder, z, method, eps, use_decoder_jvp, positions, cuda_graph
+        )
+    return _trim(logits, A, positions)
+
+
+def _logits_and_jacobian(decoder, z, method, eps, use_decoder_jvp, positions, cuda_graph):
+    """:func:`logits_and_jacobian` with the decoder already in eval mode."""
+    B, d = z.shape
+    if method == "fd":
+        decoder = _with_positions(decoder, positions)
+        # (B, d+1, d): z itself, then z + eps * e_k for each direction k.
+        steps = torch.cat([z.new_zeros(1, d), eps * torch.eye(d).to(z)])
+        zz = (z[:, None, :] + steps).reshape(B * (d + 1), d)
+        out = call_decoder(decoder, zz)
+        check_logits(out, B * (d + 1))
+        out = out.reshape(B, d + 1, *out.shape[1:])
+        logits = out[:, 0]
+        A = (out[:, 1:] - out[:, :1]) / eps  # (B, d, L, D)
+        return logits, A.flatten(2).transpose(1, 2)
+    own = getattr(decoder, "logits_and_jacobian", None)
+    if method == "forward" and use_decoder_jvp and callable(own):
+        own = _with_positions(own, positions)
+        out = None
+        if cuda_graph and isinstance(decoder, nn.Module):
+            out = graphed(own, z, decoder, key=("jacobian", positions))
+        logits, A = out if out is not None else own(z)
         check_logits(logits, B)
-        if method == "forward":
-            _warn_if_second_order_unreliable(decoder, z)
-
-            def directional(v: Tensor) -> Tensor:
-                return torch.func.jvp(decoder, (z,), (v.expand(B, d),))[1]
-
-            tangents = torch.func.vmap(directional)(torch.eye(d).to(z))  # (d,B,L,D)
-            return logits, tangents.flatten(2).permute(1, 2, 0)
-
-        def single(zi: Tensor) -> Tensor:
-            return decoder(zi[None])[0].flatten()
-
-        A = torch.func.vmap(torch.func.jacrev(single))(z)  # (B, L*D, d)
         return logits, A
+    logits = call_decoder(decoder, z)
+    check_logits(logits, B)
+    if method == "forward":
+        _warn_if_second_order_unreliable(decoder, z)
+
+        def directional(v: Tensor) -> Tensor:
+            return torch.func.jvp(decoder, (z,), (v.expand(B, d),))[1]
+
+        tangents = torch.func.vmap(directional)(torch.eye(d).to(z))  # (d,B,L,D)
+        return logits, tangents.flatten(2).permute(1, 2, 0)
+
+    def single(zi: Tensor) -> Tensor:
+        return decoder(zi[None])[0].flatten()
+
+    A = torch.func.vmap(torch.func.jacrev(single))(z)  # (B, L*D, d)
+    return logits, A
 
 
 def _warn_if_second_order_unreliable(decoder: Decoder, z: Tensor) -> None:
@@ -109,7 +198,11 @@ def _warn_if_second_order_unreliable(decoder: Decoder, z: Tensor) -> None:
 
 
 def decoder_jacobian(
-    decoder: Decoder, z: Tensor, method: str = "forward", eps: float = 1e-4
+    decoder: Decoder,
+    z: Tensor,
+    method: str = "forward",
+    eps: float = 1e-4,
+    positions: int | None = None,
 ) -> Tensor:
     r"""The Jacobian ``A(z)`` of the flattened decoder logits.
 
@@ -118,8 +211,9 @@ def decoder_jacobian(
         z: A `batch x d` tensor.
         method: ``"forward"`` (default), ``"fd"`` or ``"reverse"``.
         eps: Finite-difference step for ``"fd"``.
+        positions: Keep the first `K` positions (default all `L`).
 
     Returns:
-        A `batch x (L*D) x d` tensor, row ``i*D + j`` the gradient of logit ``(i, j)``.
+        A `batch x (K*D) x d` tensor, row ``i*D + j`` the gradient of logit ``(i, j)``.
     """
-    return logits_and_jacobian(decoder, z, method, eps)[1]
+    return logits_and_jacobian(decoder, z, method, eps, positions=positions)[1]

@@ -16,7 +16,15 @@ __all__ = ["git_commit", "provenance", "write_json"]
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
-    """The checked-out commit (with ``+dirty`` for local changes), or ``"unknown"``."""
+    """The checked-out commit (with ``+dirty`` for local changes), or ``"unknown"``.
+
+    ``$SCALES_COMMIT`` overrides it, for copies of a checkout without ``.git``
+    (a GPU machine that receives the working tree only).
+    """
+    import os
+
+    if os.environ.get("SCALES_COMMIT"):
+        return os.environ["SCALES_COMMIT"]
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=cwd, check=True

@@ -30,8 +30,13 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._checks import Decoder, call_decoder, check_latents, check_logits, eval_mode
-from .jacobian import JACOBIAN_METHODS, logits_and_jacobian
+from ._checks import Decoder, check_latents
+from .jacobian import (
+    JACOBIAN_METHODS,
+    check_positions,
+    decoder_logits,
+    logits_and_jacobian,
+)
 
 __all__ = [
     "ScaLES",
@@ -174,12 +179,16 @@ class ScaLES(nn.Module):
         rho: Weight of the log-determinant term.
         formula: ``"paper"`` (Eq. 13, pseudo-inverse) or ``"forward"``
             (push-forward density on the decoder image).
-        positions: Use only the first ``positions`` sequence positions.
+        positions: Use only the first ``positions`` sequence positions (a causal
+            decoder that takes a ``positions`` keyword stops decoding there).
         jacobian: ``"forward"``, ``"fd"`` or ``"reverse"`` (see
             :func:`scales_core.decoder_jacobian`).
         grad: ``"exact"`` differentiates through the Jacobian; ``"cpa"`` holds it
             fixed (the piecewise-affine view), which needs only one extra backward.
         eps: Finite-difference step for ``jacobian="fd"``.
+        cuda_graph: On a GPU, replay the decoder's forward mode (and its backward)
+            from CUDA graphs when the decoder's parameters are frozen (see
+            :mod:`scales_core.cuda_graph`); ``False`` runs it eagerly.
 
     Example:
         >>> s = ScaLES(vae.decoder, rho=1.0)
@@ -195,6 +204,7 @@ class ScaLES(nn.Module):
         jacobian: str = "forward",
         grad: str = "exact",
         eps: float = 1e-4,
+        cuda_graph: bool = True,
     ) -> None:
         super().__init__()
         if formula not in FORMULAS:
@@ -203,8 +213,7 @@ class ScaLES(nn.Module):
             raise ValueError(f"unknown jacobian {jacobian!r}; use {JACOBIAN_METHODS}")
         if grad not in GRAD_MODES:
             raise ValueError(f"unknown grad {grad!r}; use one of {GRAD_MODES}")
-        if positions is not None and positions < 1:
-            raise ValueError(f"positions must be a positive int, got {positions}")
+        check_positions(positions)
         if not math.isfinite(rho):
             raise ValueError(f"rho must be finite, got {rho}")
         self.decoder = decoder
@@ -214,13 +223,7 @@ class ScaLES(nn.Module):
         self.jacobian = jacobian
         self.grad = grad
         self.eps = eps
-
-    def _trim(self, logits: Tensor, A: Tensor) -> tuple[Tensor, Tensor]:
-        if self.positions is None:
-            return logits, A
-        B, L, D = logits.shape
-        K = min(self.positions, L)
-        return logits[:, :K], A[:, : K * D]
+        self.cuda_graph = bool(cuda_graph)
 
     def log_det(self, z: Tensor) -> Tensor:
         r"""The rho-free log-determinant term (``S = prior + rho * log_det``).
@@ -232,15 +235,17 @@ class ScaLES(nn.Module):
             A `batch` tensor in ``z``'s dtype, differentiable per ``grad``.
         """
         check_latents(z, self.decoder)
-        if self.grad == "exact":
-            logits, A = logits_and_jacobian(self.decoder, z, self.jacobian, self.eps)
-        else:
+        kwargs = dict(positions=self.positions, cuda_graph=self.cuda_graph)
+        if self.grad == "exact" or not (torch.is_grad_enabled() and z.requires_grad):
+            logits, A = logits_and_jacobian(
+                self.decoder, z, self.jacobian, self.eps, **kwargs
+            )
+        else:  # cpa: the Jacobian is held fixed, only the logits carry a gradient
             with torch.no_grad():
-                _, A = logits_and_jacobian(self.decoder, z, self.jacobian, self.eps)
-            with eval_mode(self.decoder):
-                logits = call_decoder(self.decoder, z)
-            check_logits(logits, z.shape[0])
-        logits, A = self._trim(logits, A)
+                _, A = logits_and_jacobian(
+                    self.decoder, z, self.jacobian, self.eps, **kwargs
+                )
+            logits = decoder_logits(self.decoder, z, **kwargs)
         return _LOG_DETS[self.formula](logits, A).to(z.dtype)
 
     def forward(self, z: Tensor) -> Tensor:

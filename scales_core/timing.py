@@ -26,22 +26,30 @@ def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> 
     return statistics.median(times)
 
 
+def _sync(z: Tensor) -> None:
+    """Wait for queued GPU work, so that a host clock measures it."""
+    if z.is_cuda:
+        torch.cuda.synchronize(z.device)
+
+
 def score_timer(score: Callable[[Tensor], Tensor], z: Tensor) -> Callable[[], None]:
-    """A closure evaluating ``score(z)`` without autograd."""
+    """A closure evaluating ``score(z)`` without autograd (synchronized on a GPU)."""
 
     def run() -> None:
         with torch.no_grad():
             score(z)
+        _sync(z)
 
     return run
 
 
 def grad_timer(score: Callable[[Tensor], Tensor], z: Tensor) -> Callable[[], None]:
-    """A closure evaluating ``score(z)`` and its gradient w.r.t. ``z``."""
+    """A closure evaluating ``score(z)`` and its gradient w.r.t. ``z`` (synchronized)."""
 
     def run() -> None:
         x = z.detach().clone().requires_grad_()
         torch.autograd.grad(score(x).sum(), x)
+        _sync(z)
 
     return run
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import torch
+
 from .optimize import START_STRATEGIES
 from .surrogate import SurrogateConfig
 
@@ -51,6 +53,9 @@ class BOConfig:
         max_cholesky: Largest kernel matrix handled by Cholesky (exact and
             deterministic) instead of GPyTorch's iterative solvers.
         surrogate: The GP surrogate and its fit budget.
+        device: Where the decoder, the scores, the GP and the acquisition run
+            (``"cpu"``, ``"cuda"``, ``"cuda:1"``); run records are the same on
+            every device up to floating-point rounding.
     """
 
     n_steps: int = 100
@@ -67,8 +72,19 @@ class BOConfig:
     half_width: float = 3.0
     max_cholesky: int = 5000
     surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"unknown device {self.device!r}: {err}") from err
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device {self.device!r} asked for, but torch sees no CUDA GPU "
+                f"(torch {torch.__version__}); use device='cpu'"
+            )
+        object.__setattr__(self, "device", str(device))
         for name in _POSITIVE_INTS:
             if not _is_int(getattr(self, name), 1):
                 raise ValueError(

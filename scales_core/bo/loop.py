@@ -32,7 +32,7 @@ from .optimize import initialize_from_data
 from .problem import Problem
 from .records import GPStateFile, RunData, RunRecord
 from .seeding import derive_generator
-from .step import Observations, StepRunner
+from .step import StepRunner
 from .surrogate import surrogate_state
 
 __all__ = ["run_bo"]
@@ -148,7 +148,7 @@ def _loop(
 ) -> None:
     cfg, seed, q = runner.config, runner.seed, runner.config.q
     calls_of = record.data.calls
-    data = Observations(runner.problem.train_X, runner.problem.train_Y)
+    data = runner.observations()
     t0 = 0
     while t0 < cfg.n_steps and len(calls_of(t0)) == q:
         data.start_step()
@@ -199,7 +199,11 @@ def _loop(
                             "acq": value,
                         }
                     )
-                pending.append(torch.tensor([calls[j]["latent"]], dtype=torch.float64))
+                pending.append(
+                    torch.tensor(
+                        [calls[j]["latent"]], dtype=torch.float64, device=runner.device
+                    )
+                )
             data.add([calls[j] for j in range(q)])
             valid = [c["objective"] for c in record.data.oracle if c["valid"]]
             best = max(valid) if valid else None

@@ -22,9 +22,15 @@ logger = logging.getLogger(__name__)
 
 Evaluate = Callable[[list[str]], tuple[np.ndarray, np.ndarray, list]]
 
-#: Per-task defaults (paper Sec. 4.1): checkpoint, ScaLES rho, initial set size, lr.
+#: Per-task defaults (paper Sec. 4.1 and App. B.5-B.7): checkpoint, ScaLES rho,
+#: initial set size, lr. The GuacaMol tasks use the project's SELFIES transformer
+#: VAE (the paper's LOL-BO weights are not public here) and MOSES training molecules.
 PROBLEM_DEFAULTS: dict[str, dict] = {
     "expressions": dict(checkpoint="expressions_gru_1", rho=1.0, n_init=500, lr=0.5),
+    **{
+        task: dict(checkpoint="selfies_transformer", rho=1.0, n_init=1000, lr=1.0)
+        for task in ("ranolazine_mpo", "perindopril_mpo", "zaleplon_mpo")
+    },
 }
 
 
@@ -82,22 +88,30 @@ class Problem:
 
 
 def make_problem(
-    task: str, n_init: int | None = None, seed: int = 0, checkpoint: str | None = None
+    task: str,
+    n_init: int | None = None,
+    seed: int = 0,
+    checkpoint: str | None = None,
+    device: str | torch.device = "cpu",
 ) -> Problem:
-    r"""The paper's problem for ``task``: a published VAE and random training data.
+    r"""The paper's problem for ``task``: a VAE and random training data.
 
     Expressions: ``n_init`` random expressions of the training set (a subset that
     depends on ``seed``), their objective, and their encoder means as latents
-    (Sec. 4.1); invalid or non-finite ones are dropped.
+    (Sec. 4.1). GuacaMol MPO tasks: ``n_init`` random MOSES training molecules
+    that the SELFIES VAE can tokenize, encoded the same way. Invalid initial
+    items are dropped.
 
     Args:
         task: A key of :data:`PROBLEM_DEFAULTS`.
         n_init: Size of the initial labelled set (default: the paper's).
         seed: Seed of the initial subset.
-        checkpoint: A published checkpoint name (default: the paper's).
+        checkpoint: A checkpoint name (default: the task's).
+        device: Where the VAE runs (encoding here, decoding during BO).
 
     Returns:
-        The problem, with its decoder in eval mode.
+        The problem, with its decoder in eval mode and frozen (BO needs latent
+        gradients only).
 
     Raises:
         ValueError: for an unknown task, a bad ``n_init``, or missing data files.
@@ -106,8 +120,6 @@ def make_problem(
         raise ValueError(
             f"no BO problem for task {task!r}; known: {sorted(PROBLEM_DEFAULTS)}"
         )
-    from ..data import load_expressions
-    from ..models.paper import load_paper_vae
     from ..tasks import get_task
 
     defaults = PROBLEM_DEFAULTS[task]
@@ -116,16 +128,16 @@ def make_problem(
     if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 2:
         raise ValueError(f"n_init must be an int >= 2, got {n_init!r}")
     try:
-        vae = load_paper_vae(checkpoint)
-        strings = load_expressions(n=n_init, seed=seed)
+        vae, strings = _vae_and_strings(task, checkpoint, n_init, seed)
     except DataNotFoundError as error:
         raise ValueError(f"missing data for task {task!r}: {error}") from error
+    vae = vae.to(device).eval().requires_grad_(False)
     values, valid, _ = get_task(task).evaluate(strings)
     if not valid.all():
         logger.warning("dropping %d invalid initial strings", int((~valid).sum()))
     strings = [s for s, ok in zip(strings, valid) if ok]
     with torch.no_grad():
-        X = vae.encode(strings).to(torch.float64)
+        X = vae.encode(strings).to("cpu", torch.float64)
 
     def decode(z: Tensor) -> list[str]:
         return vae.decode_strings(z.detach().to(torch.float32))
@@ -141,3 +153,24 @@ def make_problem(
         rho=defaults["rho"],
         info=dict(checkpoint=checkpoint, n_init=n_init, data_seed=seed),
     )
+
+
+def _vae_and_strings(task: str, checkpoint: str, n: int, seed: int):
+    """The task's VAE and ``n`` random training strings it can tokenize."""
+    from ..data import load_expressions, load_moses
+    from ..models.own import OWN_MODELS, load_vae
+    from ..models.paper import load_paper_vae
+
+    if task == "expressions":
+        return load_paper_vae(checkpoint), load_expressions(n=n, seed=seed)
+    vae = load_vae(checkpoint) if checkpoint in OWN_MODELS else load_paper_vae(checkpoint)
+    strings = []
+    for smiles in load_moses("train", n=4 * n, seed=seed):  # a few do not tokenize
+        try:
+            vae.tokenize([smiles])
+        except ValueError:
+            continue
+        strings.append(smiles)
+        if len(strings) == n:
+            return vae, strings
+    raise ValueError(f"only {len(strings)} of {4 * n} MOSES molecules tokenize")

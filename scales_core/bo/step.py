@@ -8,7 +8,7 @@ from functools import partial
 import torch
 from botorch.acquisition.logei import qLogExpectedImprovement
 from botorch.sampling import SobolQMCNormalSampler
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..score import ScaLES, prior_score
 from .config import BOConfig
@@ -41,10 +41,11 @@ class Observations:
     def add(self, calls: list[dict]) -> None:
         """Append a step's oracle records (invalid ones at the lowest value so far)."""
         floor = float(self.Y.min())
-        Z = torch.tensor([c["latent"] for c in calls], dtype=torch.float64)
+        tkwargs = dict(dtype=torch.float64, device=self.X.device)
+        Z = torch.tensor([c["latent"] for c in calls], **tkwargs)
         Y = [c["objective"] if c["valid"] else floor for c in calls]
         self.X = torch.cat([self.X, Z])
-        self.Y = torch.cat([self.Y, torch.tensor(Y, dtype=torch.float64)])
+        self.Y = torch.cat([self.Y, torch.tensor(Y, **tkwargs)])
 
 
 class StepRunner:
@@ -62,11 +63,17 @@ class StepRunner:
     ):
         self.problem, self.method = problem, method
         self.seed, self.config = seed, config
+        self.device = torch.device(config.device)
+        if isinstance(problem.decoder, nn.Module):
+            # BO needs latent gradients only; frozen weights also let the scores
+            # replay CUDA graphs on a GPU.
+            problem.decoder.to(self.device).requires_grad_(False)
         self.scales = ScaLES(problem.decoder, rho=problem.rho, grad=config.scales_grad)
         d, h = problem.latent_dim, config.half_width
-        self.box = hypercube_bounds(d, 1.0, h, dtype=torch.float64)
+        tkwargs = dict(dtype=torch.float64, device=self.device)
+        self.box = hypercube_bounds(d, 1.0, h, **tkwargs)
         facet = method.facet if method.optimizer == "lbfgs" else 1.0
-        self.bounds = hypercube_bounds(d, facet, h, dtype=torch.float64)
+        self.bounds = hypercube_bounds(d, facet, h, **tkwargs)
         penalties = {"scales": self.scales, "prior": prior_score, None: None}
         self.penalty = penalties[method.penalty]
         self.restarts = config.lbfgs_restarts if method.optimizer == "lbfgs" else 1
@@ -89,7 +96,8 @@ class StepRunner:
         if self.method.stopping is None:
             return None
         score = self.stopping_score("threshold")
-        return score_quantile(score, self.problem.train_X, self.method.quantile)
+        X = self.problem.train_X.to(self.device)
+        return score_quantile(score, X, self.method.quantile)
 
     def fit(self, X: Tensor, Y: Tensor, state: dict | None, fit: bool = True):
         """Fit (or, with ``fit=False``, rebuild) the surrogate on `n x d`, `n x 1`."""
@@ -117,7 +125,7 @@ class StepRunner:
         cfg, method = self.config, self.method
         qmc_seed = derive_seed(self.seed, t, j, "qmc")
         sampler = SobolQMCNormalSampler(torch.Size([cfg.mc_samples]), seed=qmc_seed)
-        X_pending = torch.cat(pending) if pending else None
+        X_pending = torch.cat(pending).to(self.device) if pending else None
         acq = qLogExpectedImprovement(
             model, best_f, sampler=sampler, X_pending=X_pending
         )
@@ -144,6 +152,11 @@ class StepRunner:
                     stopping=stopping,
                 )
         return X.detach().reshape(1, -1), float(value)
+
+    def observations(self) -> Observations:
+        """The initial data on this run's device."""
+        X, Y = self.problem.train_X, self.problem.train_Y
+        return Observations(X.to(self.device), Y.to(self.device))
 
     def oracle(self, z: Tensor) -> tuple[dict, float, float]:
         """Decode and evaluate a `1 x d` latent: record fields, oracle s, ScaLES s."""

@@ -108,20 +108,32 @@ class CharDecoder(nn.Module):
         """The latent size `d`."""
         return self.cfg.latent_dim
 
-    def forward(self, z: Tensor) -> Tensor:
+    def _positions(self, positions: int | None) -> int:
+        """The number of decoded positions, ``min(positions, L)``."""
+        L = self.cfg.max_len
+        if positions is None:
+            return L
+        if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
+            raise ValueError(f"positions must be a positive int, got {positions!r}")
+        return min(positions, L)
+
+    def forward(self, z: Tensor, positions: int | None = None) -> Tensor:
         r"""Decode.
 
         Args:
             z: A `batch x d` tensor of latents.
+            positions: Decode only the first `K` positions (the decoder is causal,
+                so they equal the first `K` of a full decode); default all `L`.
 
         Returns:
-            A `batch x L x D` tensor of logits.
+            A `batch x K x D` tensor of logits (`K = L` by default).
         """
         cfg = self.cfg
+        K = self._positions(positions)
         z = z.to(self.project.weight)
         ctx = self.project(z)  # (batch, H)
         p_drop = cfg.dropout if self.training else 0.0
-        h = run_recurrence(self.gru, ctx, cfg.max_len, dropout=p_drop)  # (batch, L, H)
+        h = run_recurrence(self.gru, ctx, K, dropout=p_drop)  # (batch, K, H)
         w_h, w_q = self.out.weight[:, : cfg.hidden], self.out.weight[:, cfg.hidden :]
         base = h @ w_h.T + self.out.bias  # (batch, L, D), the recurrent part
         # The feedback of the previous step's probabilities is linear:
@@ -135,19 +147,25 @@ class CharDecoder(nn.Module):
             logits.append(base_t + probs @ C.T + c0)
         return torch.stack(logits, dim=1)
 
-    def logits_and_jacobian(self, z: Tensor) -> tuple[Tensor, Tensor]:
+    def logits_and_jacobian(
+        self, z: Tensor, positions: int | None = None
+    ) -> tuple[Tensor, Tensor]:
         r"""Logits and their exact Jacobian, by hand-written forward mode.
 
         Same values as ``torch.func`` forward mode over :meth:`forward` in eval
         mode, several times faster; differentiable w.r.t. ``z`` (second order).
+        With ``positions=K`` both the recurrence and its tangents stop after `K`
+        steps (cost proportional to `K`; the values are the first `K` rows).
 
         Args:
             z: A `batch x d` tensor.
+            positions: Number of leading positions `K` (default all `L`).
 
         Returns:
-            ``(logits, A)``: `batch x L x D` and `batch x (L*D) x d`.
+            ``(logits, A)``: `batch x K x D` and `batch x (K*D) x d`.
         """
         cfg = self.cfg
+        K = self._positions(positions)
         z = z.to(self.project.weight)
         B, d = z.shape
         ctx = self.project(z)  # (B, H)
@@ -157,7 +175,7 @@ class CharDecoder(nn.Module):
         C = (w_q @ self.output_projection.weight).T  # (D, D), acts on probabilities
         c0 = w_q @ self.output_projection.bias + self.out.bias
         logits, dlogits = [], []
-        for t in range(cfg.max_len):
+        for t in range(K):
             h, dh = rec.step()  # (B, H), (B, d, H)
             l_t, dl_t = h @ w_h.T + c0, dh @ w_h.T  # (B, D), (B, d, D)
             if t > 0:

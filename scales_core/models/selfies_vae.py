@@ -230,27 +230,48 @@ class SelfiesDecoder(nn.Module):
         start = torch.ones_like(tokens[:, :1])
         return torch.cat([start, tokens[:, :-1]], 1)
 
-    def forward(self, z: Tensor) -> Tensor:
-        r"""Logits of the greedy decode, `B x d` -> `B x L x D`, smooth in ``z``."""
-        tokens = self.greedy(z.detach())
+    def _positions(self, positions: int | None) -> int:
+        """The number of decoded positions, ``min(positions, L)``."""
+        L = self.cfg.max_len
+        if positions is None:
+            return L
+        if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
+            raise ValueError(f"positions must be a positive int, got {positions!r}")
+        return min(positions, L)
+
+    def forward(self, z: Tensor, positions: int | None = None) -> Tensor:
+        r"""Logits of the greedy decode, `B x d` -> `B x K x D`, smooth in ``z``.
+
+        Args:
+            z: `B x d` latents.
+            positions: Decode only the first `K` positions (default all `L`); the
+                decoder is causal, so they equal the first `K` of a full decode.
+        """
+        K = self._positions(positions)
+        tokens = self.greedy(z.detach(), max_len=K)
         return self.teacher_forced(z, self.shift(tokens))
 
-    def logits_and_jacobian(self, z: Tensor) -> tuple[Tensor, Tensor]:
+    def logits_and_jacobian(
+        self, z: Tensor, positions: int | None = None
+    ) -> tuple[Tensor, Tensor]:
         r"""Logits and their Jacobian with the greedy tokens held fixed.
 
         Hand-written forward mode of the teacher-forced pass over all `d`
         directions at once (:mod:`.selfies_jvp`); the same values as
         ``torch.func.jvp`` under ``vmap`` (used in train mode with dropout),
-        several times faster; differentiable w.r.t. ``z``.
+        several times faster; differentiable w.r.t. ``z``. With
+        ``positions=K`` greedy decoding and the causal pass stop at `K`.
 
         Args:
             z: `B x d` latents.
+            positions: Number of leading positions `K` (default all `L`).
 
         Returns:
-            ``(logits, A)``: `B x L x D` and `B x (L*D) x d`.
+            ``(logits, A)``: `B x K x D` and `B x (K*D) x d`.
         """
         B, d = z.shape
-        inputs = self.shift(self.greedy(z.detach()))
+        K = self._positions(positions)
+        inputs = self.shift(self.greedy(z.detach(), max_len=K))
         if not (self.training and self.cfg.dropout > 0):
             return teacher_forced_jvp(self, z, inputs)
 

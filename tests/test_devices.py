@@ -1,0 +1,223 @@
+"""The score, its gradients, the BoTorch penalty and BO on every available device.
+
+CUDA cases skip without a GPU (``scripts/gpu_check.sh`` runs them on one). The
+decoders here are built from random weights, so no data files are needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from botorch.acquisition import PosteriorMean
+from botorch.acquisition.penalized import PenalizedAcquisitionFunction
+from botorch.models import SingleTaskGP
+from torch.testing import assert_close
+
+import scales_core as sc
+from scales_core.bo import BOConfig, Problem, run_bo
+from scales_core.jacobian import logits_and_jacobian
+from scales_core.models.char_vae import CharDecoder, CharVAEConfig
+
+CUDA = torch.cuda.is_available()
+needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+DEVICES = ["cpu", pytest.param("cuda", marks=needs_cuda)]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return torch.device(request.param)
+
+
+def char_decoder(cell: str = "gru", L: int = 12, d: int = 4) -> CharDecoder:
+    """A small random character decoder (hand-written forward mode), frozen."""
+    torch.manual_seed(1)
+    cfg = CharVAEConfig(vocab_size=7, max_len=L, latent_dim=d, hidden=16, cell=cell)
+    return CharDecoder(cfg).eval().requires_grad_(False)
+
+
+def selfies_decoder():
+    return sc.models.load_vae("selfies_transformer").decoder.requires_grad_(False)
+
+
+def score_and_grad(score, z):
+    x = z.detach().clone().requires_grad_()
+    value = score(x)
+    (g,) = torch.autograd.grad(value.sum(), x)
+    return value.detach(), g
+
+
+# --- positions: a causal decoder stops early with identical values ---------------
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_char_decoder_stops_at_positions(device, cell):
+    dec = char_decoder(cell).to(device)
+    z = torch.randn(3, 4, device=device)
+    logits, A = logits_and_jacobian(dec, z)
+    logits5, A5 = logits_and_jacobian(dec, z, positions=5)
+    assert logits5.shape == (3, 5, 7) and A5.shape == (3, 5 * 7, 4)
+    assert_close(logits5, logits[:, :5], rtol=0, atol=0)
+    assert_close(A5, A[:, : 5 * 7], rtol=0, atol=0)
+    assert_close(dec(z, positions=5), dec(z)[:, :5], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="positions"):
+        dec(z, positions=0)
+
+
+def test_selfies_decoder_stops_at_positions(device):
+    dec = selfies_decoder().to(device)
+    z = torch.randn(2, dec.latent_dim, device=device)
+    logits, A = logits_and_jacobian(dec, z, cuda_graph=False)
+    logits20, A20 = logits_and_jacobian(dec, z, positions=20, cuda_graph=False)
+    assert logits20.shape[1] == 20
+    assert_close(logits20, logits[:, :20], rtol=1e-5, atol=1e-5)
+    assert_close(A20, A[:, : A20.shape[1]], rtol=1e-5, atol=1e-5)
+
+
+def test_score_with_positions_equals_trimmed_naive(device):
+    """ScaLES(positions=K) on a stopping decoder = the Eq. 13 reference on K rows."""
+    from scales_core.reference import naive_paper_score
+
+    dec = char_decoder().double().to(device)
+    z = torch.randn(3, 4, dtype=torch.float64, device=device)
+    ours = sc.ScaLES(dec, positions=6)(z)
+    ref = naive_paper_score(dec, z, positions=6)
+    assert_close(ours, ref.to(ours), rtol=1e-7, atol=1e-7)
+
+
+# --- CUDA against CPU -------------------------------------------------------------
+
+
+@needs_cuda
+@pytest.mark.parametrize("grad", ["exact", "cpa"])
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_cuda_matches_cpu_char(grad, cell):
+    dec = char_decoder(cell, L=20)
+    z = torch.randn(5, 4, dtype=torch.float64)
+    v_cpu, g_cpu = score_and_grad(sc.ScaLES(dec, grad=grad), z)
+    dec_gpu = char_decoder(cell, L=20).cuda()
+    v_gpu, g_gpu = score_and_grad(sc.ScaLES(dec_gpu, grad=grad), z.cuda())
+    assert_close(v_gpu.cpu(), v_cpu, rtol=1e-4, atol=1e-4)
+    assert_close(g_gpu.cpu(), g_cpu, rtol=1e-3, atol=1e-3)
+
+
+@needs_cuda
+def test_cuda_matches_cpu_selfies():
+    z = torch.randn(3, 256, dtype=torch.float64)
+    v_cpu, g_cpu = score_and_grad(sc.ScaLES(selfies_decoder(), positions=30), z)
+    score = sc.ScaLES(selfies_decoder().cuda(), positions=30)
+    v_gpu, g_gpu = score_and_grad(score, z.cuda())
+    assert_close(v_gpu.cpu(), v_cpu, rtol=1e-4, atol=1e-3)
+    assert_close(g_gpu.cpu(), g_cpu, rtol=1e-3, atol=1e-3)
+
+
+# --- CUDA graphs ------------------------------------------------------------------
+
+
+@needs_cuda
+@pytest.mark.parametrize("grad", ["exact", "cpa"])
+def test_graph_replay_matches_eager(grad):
+    dec = char_decoder(L=20).cuda()
+    z = torch.randn(4, 4, device="cuda", dtype=torch.float64)
+    eager = sc.ScaLES(dec, grad=grad, cuda_graph=False)
+    graphs = sc.ScaLES(dec, grad=grad)
+    for _ in range(3):  # capture, then replays
+        v, g = score_and_grad(graphs, z)
+    v_ref, g_ref = score_and_grad(eager, z)
+    assert_close(v, v_ref, rtol=1e-6, atol=1e-6)
+    assert_close(g, g_ref, rtol=1e-5, atol=1e-6)
+
+
+@needs_cuda
+def test_graph_backward_of_an_earlier_call_is_its_own():
+    """Two calls share the graph's buffers; each backward belongs to its call."""
+    dec = char_decoder(L=20).cuda()
+    score = sc.ScaLES(dec)
+    z1, z2 = (torch.randn(2, 4, device="cuda").requires_grad_() for _ in range(2))
+    s1, s2 = score(z1), score(z2)
+    (g1,) = torch.autograd.grad(s1.sum(), z1)
+    (g2,) = torch.autograd.grad(s2.sum(), z2)
+    eager = sc.ScaLES(dec, cuda_graph=False)
+    for z, s, g in ((z1, s1, g1), (z2, s2, g2)):
+        v_ref, g_ref = score_and_grad(eager, z.detach())
+        assert_close(s.detach(), v_ref, rtol=1e-5, atol=1e-5)
+        assert_close(g, g_ref, rtol=1e-5, atol=1e-5)
+
+
+@needs_cuda
+def test_graph_declined_when_weights_need_gradients():
+    """With trainable weights the graphs are not used, so weights get gradients."""
+    dec = char_decoder(L=10).cuda().requires_grad_(True)
+    z = torch.randn(2, 4, device="cuda")
+    sc.ScaLES(dec)(z).sum().backward()
+    assert dec.project.weight.grad is not None
+    assert torch.isfinite(dec.project.weight.grad).all()
+
+
+# --- the BoTorch penalty and BO ---------------------------------------------------
+
+
+def test_penalty_on_device(device):
+    dec = char_decoder(L=15).double().to(device)
+    tkwargs = dict(dtype=torch.float64, device=device)
+    gen = torch.Generator().manual_seed(0)
+    train_X = torch.rand(8, 4, generator=gen, dtype=torch.float64).to(device)
+    gp = SingleTaskGP(train_X, train_X.sum(-1, keepdim=True))
+    acq = PenalizedAcquisitionFunction(
+        PosteriorMean(gp), sc.ScaLESPenalty(dec), regularization_parameter=0.5
+    )
+    X = torch.rand(3, 1, 4, generator=gen, dtype=torch.float64).to(**tkwargs)
+    X.requires_grad_()
+    value = acq(X)
+    value.sum().backward()
+    expected = PosteriorMean(gp)(X) + 0.5 * sc.ScaLES(dec)(X.squeeze(1))
+    assert_close(value, expected, rtol=1e-6, atol=1e-6)
+    assert X.grad is not None and torch.isfinite(X.grad).all()
+
+
+def toy_problem(device: torch.device) -> Problem:
+    """A random character decoder whose decoded symbols are scored by count."""
+    dec = char_decoder(L=10).to(device)
+    symbols = "abcdefg"
+
+    def decode(z):
+        idx = dec(z.to(device)).argmax(-1).cpu().tolist()
+        return ["".join(symbols[i] for i in row) for row in idx]
+
+    def evaluate(strings):
+        values = np.array([s.count("a") - s.count("b") / 2 for s in strings], float)
+        valid = np.array(["g" not in s[:2] for s in strings])
+        return values, valid, [None if ok else "starts with g" for ok in valid]
+
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(12, 4, generator=gen, dtype=torch.float64)
+    strings = decode(X)
+    values, _, _ = evaluate(strings)
+    return Problem(
+        task="toy",
+        decoder=dec,
+        decode=decode,
+        evaluate=evaluate,
+        strings=strings,
+        train_X=X,
+        train_Y=torch.as_tensor(values),
+    )
+
+
+@pytest.mark.parametrize("method", ["ga", "scales_0.5", "scales_es_50"])
+def test_two_bo_steps_on_device(device, method):
+    config = BOConfig(n_steps=2, q=2, ga_steps=3, device=str(device))
+    data = run_bo(toy_problem(device), method, seed=0, config=config, progress=False)
+    assert len(data.oracle) == 4
+    latents = torch.tensor([c["latent"] for c in data.oracle])
+    assert torch.isfinite(latents).all()
+    assert all(np.isfinite(c["scales"]) for c in data.oracle)
+    assert data.header["parameters"]["device"] == str(device)
+
+
+def test_bo_config_device_checked():
+    with pytest.raises(ValueError, match="device"):
+        BOConfig(device="tpu")
+    if not CUDA:
+        with pytest.raises(ValueError, match="no CUDA"):
+            BOConfig(device="cuda")
