@@ -8,7 +8,7 @@ PARAMS ?= quick
 SCALES_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export SCALES_DATA_DIR
 
-.PHONY: install test book notebooks html benchmark clean
+.PHONY: install test book notebooks html check-book benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,10 +28,15 @@ test: install
 notebooks: install
 	$(PY) scripts/run_notebooks.py --params $(PARAMS)
 
+# --all: an incremental build would not repeat the warnings of unchanged pages
 html: install
-	$(VENV)/bin/jupyter-book build . -n -W --keep-going
+	$(VENV)/bin/jupyter-book build . --all -n -W --keep-going
 
 book: notebooks html
+
+# after `make book`: book/ keeps the figures, tables (and no errors) of the committed copies
+check-book: install
+	$(PY) scripts/check_book_structure.py
 
 benchmark: install
 	$(PY) scripts/benchmark_score.py
