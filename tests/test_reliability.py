@@ -1,0 +1,339 @@
+"""Issue 13: hostile or careless inputs give clear errors, never silent wrong results,
+lost or mixed runs. One section per group of the issue (run files, training,
+loaders, tasks, notebooks); the score (group 3) is tested in test_score.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import needs_data
+
+from scales_core import sweep
+from scales_core.bo import (
+    BOConfig,
+    GPStateFile,
+    RunFileWarning,
+    RunLockedError,
+    RunRecord,
+    gp_state_path,
+    read_run,
+    run_bo,
+)
+from scales_core.bo.records import header_differences
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = ROOT / "tests"
+CKPT = "checkpoints/paper/expressions_gru_1/w.pth"
+TINY = dict(n_init=12, q=2)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def toy_header(**parameters) -> dict:
+    return {
+        "task": "toy",
+        "method": "ga",
+        "method_config": {},
+        "parameters": parameters,
+        "problem": {},
+        "seed": 0,
+    }
+
+
+# --------------------------------------------------------------------------
+# 1. Run files
+# --------------------------------------------------------------------------
+
+
+def test_second_writer_on_a_held_lock_is_refused(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with RunRecord(path, toy_header()) as first:
+        first.write({"type": "oracle", "step": 0, "index": 0})
+        with pytest.raises(RunLockedError, match="another process.*Wait for"):
+            RunRecord(path, toy_header())
+        first.write({"type": "oracle", "step": 0, "index": 1})
+    assert len(read_run(path).oracle) == 2  # the refused writer wrote nothing
+    with RunRecord(path, toy_header()) as again:  # released by close()
+        assert len(again.data.oracle) == 2
+
+
+def test_refused_resume_releases_the_lock(tmp_path):
+    path = tmp_path / "run.jsonl"
+    RunRecord(path, toy_header(q=1)).close()
+    with pytest.raises(ValueError, match=r"parameters\.q: stored 1, requested 2"):
+        RunRecord(path, toy_header(q=2))
+    RunRecord(path, toy_header(q=1)).close()  # not left locked
+
+
+_HOLDER = """
+import sys, time
+from scales_core.bo import RunRecord
+record = RunRecord(sys.argv[1], {header!r})
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+def test_two_writer_processes(tmp_path):
+    """A second process cannot write a run another process holds; the holder's
+    death (SIGKILL) releases the lock and the run resumes with no duplicate."""
+    from test_bo_loop import CONFIG, toy_problem
+
+    path = tmp_path / "run.jsonl"
+    full = run_bo(toy_problem(), "ga", seed=3, config=CONFIG, progress=False)
+    header = dict(read_run_header_of(full))
+    child = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER.format(header=header), str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    try:
+        assert child.stdout.readline().strip() == "locked"
+        before = path.read_bytes()
+        with pytest.raises(RunLockedError, match=f"pid {child.pid}"):
+            run_bo(toy_problem(), "ga", seed=3, config=CONFIG, path=path,
+                   progress=False)
+        assert path.read_bytes() == before  # nothing duplicated or written
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    resumed = run_bo(toy_problem(), "ga", seed=3, config=CONFIG, path=path,
+                     progress=False)
+    keys = [(r["step"], r["index"]) for r in read_run(path).oracle]
+    assert len(keys) == len(set(keys)) == CONFIG.n_steps * CONFIG.q
+    assert resumed.oracle == full.oracle
+
+
+def read_run_header_of(data) -> dict:
+    """The header fields a second writer must match (a run in memory)."""
+    return {k: v for k, v in data.header.items() if k != "type"}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"my notes", b"my notes\n", b'{"a": 1}\n', b"[1, 2]\n", b"\xff\xfe\n"],
+    ids=["text", "text-line", "json-object", "json-list", "binary"],
+)
+def test_a_file_that_is_not_a_run_record_is_never_truncated(tmp_path, content):
+    path = tmp_path / "notes"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="not a BO run record.*left unchanged"):
+        RunRecord(path, toy_header())
+    with pytest.raises(ValueError, match="not a BO run record"):
+        read_run(path)
+    assert path.read_bytes() == content
+
+
+def test_a_header_cut_by_a_kill_is_rewritten(tmp_path):
+    path = tmp_path / "run.jsonl"
+    path.write_bytes(b'{"type": "header", "task": "to')
+    with RunRecord(path, toy_header()) as record:
+        assert record.data.header["task"] == "toy"
+    assert read_run(path).header["task"] == "toy"
+
+
+def test_gp_side_file_is_named_from_the_whole_run_file_name(tmp_path):
+    a, b = tmp_path / "ga_0.5", tmp_path / "ga_0.8"
+    assert gp_state_path(a) != gp_state_path(b)
+    assert gp_state_path(a).name == "ga_0.5.gp.pt"
+    assert gp_state_path(tmp_path / "seed0.jsonl").name == "seed0.jsonl.gp.pt"
+    GPStateFile(a).save(1, {"w": torch.ones(1)})
+    GPStateFile(b).save(2, {"w": torch.zeros(1)})
+    step, state = GPStateFile(a).load()
+    assert step == 1 and torch.equal(state["w"], torch.ones(1))
+
+
+@pytest.mark.parametrize("kind", ["garbage", "truncated", "other-run", "not-a-state"])
+def test_corrupt_gp_side_file_is_discarded_with_a_warning(tmp_path, kind):
+    run = tmp_path / "seed0.jsonl"
+    states = GPStateFile(run)
+    states.save(3, {"w": torch.arange(4.0)})
+    side = gp_state_path(run)
+    if kind == "garbage":
+        side.write_bytes(b"not a torch file")
+    elif kind == "truncated":
+        side.write_bytes(side.read_bytes()[:40])
+    elif kind == "other-run":
+        GPStateFile(tmp_path / "seed1.jsonl").save(3, {"w": torch.zeros(4)})
+        os.replace(gp_state_path(tmp_path / "seed1.jsonl"), side)
+    else:
+        torch.save({"weights": [1, 2]}, side)
+    with pytest.warns(RunFileWarning, match="discarding the GP side file.*replayed"):
+        assert GPStateFile(run).load() is None
+    assert not side.exists()
+
+
+def test_resume_with_a_corrupt_gp_side_file_replays_the_fits(tmp_path):
+    from test_bo_loop import CONFIG, Counter, Killed, toy_problem
+
+    full = run_bo(toy_problem(), "ga", seed=4, config=CONFIG, progress=False)
+    path = tmp_path / "run.jsonl"
+    with pytest.raises(Killed):
+        run_bo(toy_problem(Counter(fail_after=3)), "ga", seed=4, config=CONFIG,
+               path=path, progress=False)
+    gp_state_path(path).write_bytes(b"\x00" * 100)
+    with pytest.warns(RunFileWarning):
+        resumed = run_bo(toy_problem(), "ga", seed=4, config=CONFIG, path=path,
+                         progress=False)
+    assert resumed.oracle == full.oracle
+
+
+def test_header_differences_name_nested_fields():
+    old = toy_header(q=2, lr=0.5)
+    new = {**toy_header(q=3, lr=0.5), "seed": 1}
+    assert header_differences(old, new) == [
+        "parameters.q: stored 2, requested 3",
+        "seed: stored 0, requested 1",
+    ]
+    assert header_differences(old, {**old, "commit": "other"}) == []
+
+
+def _no_cluster(monkeypatch):
+    """Make any attempt to start workers fail the test."""
+    import dask.distributed
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a worker was started")
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", refuse)
+    monkeypatch.setattr(dask.distributed, "Client", refuse)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(q=0), "q must be an int >= 1"),
+        (dict(threads=0), "threads must be an int >= 1"),
+        (dict(lr=-1.0), "lr and half_width must be positive"),
+        (dict(lr=float("nan")), "lr and half_width must be positive"),
+        (dict(n_init=0), "n_init must be an int >= 1"),
+        (dict(scales_grad="fd"), "scales_grad"),
+        (dict(surrogate="forest"), "surrogate"),
+    ],
+)
+def test_sweep_arguments_are_checked_before_any_worker(
+    tmp_path, monkeypatch, kwargs, message
+):
+    _no_cluster(monkeypatch)
+    with pytest.raises(ValueError, match=message):
+        sweep.run_sweep("expressions", ["ga"], [0], 1, str(tmp_path), **kwargs)
+
+
+def test_sweep_cli_bad_argument_exits_2_without_running(tmp_path, monkeypatch):
+    _no_cluster(monkeypatch)
+    argv = ["--methods", "ga", "--out", str(tmp_path), "--steps", "1"]
+    assert sweep.main([*argv, "--q", "0"]) == 2
+    assert sweep.main([*argv, "--threads", "0"]) == 2
+    assert sweep.main([*argv, "--lr", "-1"]) == 2
+    assert not any(tmp_path.iterdir())
+
+
+def _fake_run_one(task, method, seed, steps, out, **kwargs):
+    return dict(task=task, method=method, seed=seed, path="", status="done",
+                seconds=0.0, n_oracle=0)
+
+
+def test_repeated_seeds_are_run_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep, "run_one", _fake_run_one)
+    with pytest.warns(UserWarning) as caught:
+        status = sweep.run_sweep("expressions", ["ga", "ga"], [0, 0, 1], 1,
+                                 str(tmp_path), workers=1, processes=False)
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "seeds [0, 0, 1] has repeats" in messages and "methods" in messages
+    assert status[["method", "seed"]].values.tolist() == [["ga", 0], ["ga", 1]]
+
+
+def _stored_run(out, method, seed, config, n_init=12, done=True):
+    """A run file with the header a sweep would write for this configuration."""
+    path = sweep.run_path(out, "expressions", method, seed)
+    header = sweep._header("expressions", method, seed, config, n_init)
+    with RunRecord(path, header) as record:
+        if done:
+            record.write({"type": "done", "n_oracle": 0})
+    return path
+
+
+def test_sweep_refuses_a_stored_run_with_another_configuration(tmp_path, monkeypatch):
+    _no_cluster(monkeypatch)
+    config = sweep.run_config("expressions", 1, q=2)
+    done = _stored_run(tmp_path, "ga", 0, config)
+    partial = _stored_run(tmp_path, "ga", 1, config, done=False)
+    before = {p: p.read_bytes() for p in (done, partial)}
+    with pytest.raises(ValueError) as error:
+        sweep.run_sweep("expressions", ["ga"], [0, 1], 1, str(tmp_path), q=3,
+                        n_init=12)
+    message = str(error.value)
+    assert "2 existing run file(s)" in message
+    assert f"{done}: parameters.q: stored 2, requested 3" in message
+    assert str(partial) in message
+    with pytest.raises(ValueError, match=r"problem\.n_init: stored 12, requested 13"):
+        sweep.run_sweep("expressions", ["ga"], [0], 1, str(tmp_path), q=2, n_init=13)
+    with pytest.raises(ValueError, match=r"parameters\.n_steps: stored 1, requested 2"):
+        sweep.run_sweep("expressions", ["ga"], [0], 2, str(tmp_path), q=2, n_init=12)
+    assert {p: p.read_bytes() for p in (done, partial)} == before
+    # run_one (on a worker) checks too: a finished run is never silently skipped
+    with pytest.raises(ValueError, match="parameters.q"):
+        sweep.run_one("expressions", "ga", 0, 1, str(tmp_path), n_init=12, q=3)
+    row = sweep.run_one("expressions", "ga", 0, 1, str(tmp_path), n_init=12, q=2)
+    assert row["status"] == "skipped"
+
+
+def test_sweep_refuses_a_file_that_is_not_a_run_record(tmp_path, monkeypatch):
+    _no_cluster(monkeypatch)
+    path = sweep.run_path(tmp_path, "expressions", "ga", 0)
+    path.parent.mkdir(parents=True)
+    path.write_text("my notes")
+    with pytest.raises(ValueError, match="not a BO run record"):
+        sweep.run_sweep("expressions", ["ga"], [0], 1, str(tmp_path))
+    assert path.read_text() == "my notes"
+
+
+@needs_data(CKPT)
+def test_problem_info_mirrors_make_problem():
+    from scales_core.bo import make_problem
+
+    problem = make_problem("expressions", n_init=12, seed=3)
+    assert problem.info == sweep._problem_info("expressions", 12, 3)
+    assert sweep._problem_info("expressions", None, 3)["n_init"] == 500
+
+
+@needs_data(CKPT)
+def test_sweep_killed_then_rerun_with_changed_configuration(tmp_path):
+    """Nothing lost or mixed: a cut run is refused under another configuration
+    (files untouched), then resumed under its own to the uninterrupted records."""
+    out = str(tmp_path)
+    kwargs = dict(workers=1, processes=False, **TINY)
+    status = sweep.run_sweep("expressions", ["ga"], [0, 1], 2, out, **kwargs)
+    assert list(status["status"]) == ["done", "done"], status["error"].tolist()
+    path = sweep.run_path(out, "expressions", "ga", 0)
+    full = read_run(path).oracle
+    lines = path.read_text().splitlines(keepends=True)
+    cut = "".join(lines[:-4]) + lines[-4][:25]  # killed inside an oracle record
+    path.write_text(cut)
+    other = sweep.run_path(out, "expressions", "ga", 1)
+    other_bytes = other.read_bytes()
+    for changed in (dict(q=3), dict(n_init=13), dict(lr=0.25)):
+        with pytest.raises(ValueError, match="another configuration"):
+            sweep.run_sweep("expressions", ["ga"], [0, 1], 2, out,
+                            **{**kwargs, **changed})
+        assert path.read_text() == cut and other.read_bytes() == other_bytes
+    status = sweep.run_sweep("expressions", ["ga"], [0, 1], 2, out, **kwargs)
+    assert list(status["status"]) == ["done", "skipped"]
+    assert read_run(path).oracle == full
+    assert other.read_bytes() == other_bytes
