@@ -20,6 +20,7 @@ __all__ = [
     "load_json_file",
     "load_torch_file",
     "load_yaml_file",
+    "numpy_globals",
 ]
 
 
@@ -42,13 +43,28 @@ def _fail(path: str | os.PathLike, what: str, error: BaseException, fix: str):
     )
 
 
-def load_torch_file(path: str | os.PathLike, what: str, fix: str) -> Any:
+def numpy_globals() -> list:
+    """The numpy types an array in a checkpoint needs (no code runs on load)."""
+    import numpy as np
+
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct
+    return [_reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+
+
+def load_torch_file(
+    path: str | os.PathLike, what: str, fix: str, safe_globals: list | None = None
+) -> Any:
     """``torch.load(path, map_location="cpu", weights_only=True)`` with a clear error.
 
     Args:
         path: The file.
         what: What it should hold, e.g. ``"model checkpoint"``.
         fix: What to do about a damaged file, e.g. ``"Re-download it from ..."``.
+        safe_globals: Further types to accept (see ``torch.serialization.
+            safe_globals``), e.g. :func:`numpy_globals`; none that runs code.
 
     Raises:
         FileNotFoundError: when the file is missing.
@@ -59,6 +75,9 @@ def load_torch_file(path: str | os.PathLike, what: str, fix: str) -> Any:
     if not Path(path).exists():
         raise FileNotFoundError(f"no {what} at {path}. {fix}")
     try:
+        if safe_globals:
+            with torch.serialization.safe_globals(list(safe_globals)):
+                return torch.load(path, map_location="cpu", weights_only=True)
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any unreadable file gets one message
         raise _fail(path, what, error, fix) from None

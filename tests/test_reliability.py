@@ -337,3 +337,111 @@ def test_sweep_killed_then_rerun_with_changed_configuration(tmp_path):
     assert list(status["status"]) == ["done", "skipped"]
     assert read_run(path).oracle == full
     assert other.read_bytes() == other_bytes
+
+
+# --------------------------------------------------------------------------
+# 2. Training
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mols(tmp_path):
+    from test_train import MOLECULES
+
+    path = tmp_path / "mols.txt"
+    path.write_text("\n".join(MOLECULES * 3))
+    return path
+
+
+def train_run(out, data, *extra):
+    from test_train import TINY, common, run
+
+    return run("--model", "selfies_transformer", "--max-steps", 1,
+               *common(out, data), *TINY, *extra)
+
+
+def test_training_refuses_a_non_empty_folder(tmp_path, mols):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(SystemExit, match="not empty.*--resume.*--overwrite"):
+        train_run(out, mols)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    train_run(out, mols, "--overwrite")
+    first = (out / "checkpoint.pt").read_bytes()
+    with pytest.raises(SystemExit, match="not empty"):  # a finished run, too
+        train_run(out, mols)
+    assert (out / "checkpoint.pt").read_bytes() == first
+    with pytest.raises(SystemExit, match="exclude each other"):
+        train_run(out, mols, "--overwrite", "--resume")
+    record = train_run(out, mols, "--overwrite", "--seed", "1")
+    assert record["seed"] == 1 and len(record["sessions"]) == 1
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("--batch-size", "0"), ("--batch-size", "-4"), ("--epochs", "0"),
+     ("--epochs", "nan"), ("--epochs", "-1"), ("--n-train", "0"),
+     ("--n-train", "-3"), ("--lr", "0"), ("--n-heldout", "0"), ("--threads", "0")],
+)
+def test_training_options_are_validated(tmp_path, mols, option, value):
+    from test_train import run
+
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit, match=f"{option} must be a finite number"):
+        run("--out", out, "--train-file", mols, option, value, "--no-progress")
+    assert not out.exists()  # refused before anything was written
+
+
+def test_training_refuses_overlapping_heldout(tmp_path, mols):
+    from test_train import run
+
+    held = tmp_path / "held.txt"
+    held.write_text("CCCO\nCCO\n")  # CCO is a training molecule
+    for heldout in (mols, held):
+        with pytest.raises(SystemExit, match="held-out set shares"):
+            run("--out", tmp_path / "run", "--train-file", mols,
+                "--heldout-file", heldout, "--no-progress")
+    assert not (tmp_path / "run").exists()
+
+
+def test_training_without_heldout_file_holds_out_lines(tmp_path):
+    from scales_core.models.training import load_strings
+
+    path = tmp_path / "lines.txt"
+    path.write_text("\n".join(f"C{'C' * i}O" for i in range(10)))
+    train, held, _ = load_strings("selfies_transformer", None, 3, 0, str(path))
+    assert held == ["CO", "CCO", "CCCO"] and len(train) == 7
+    assert not set(train) & set(held)
+
+
+def test_resume_with_another_model_is_refused(tmp_path, mols):
+    from test_train import run
+
+    out = tmp_path / "run"
+    train_run(out, mols)
+    before = (out / "checkpoint.pt").read_bytes()
+    with pytest.raises(SystemExit, match="--model: saved 'selfies_transformer', "
+                                         "given 'char_expressions'"):
+        run("--out", out, "--resume", "--model", "char_expressions")
+    with pytest.raises(SystemExit, match="--batch-size: saved 4, given 8"):
+        run("--out", out, "--resume", "--batch-size", "8")
+    assert (out / "checkpoint.pt").read_bytes() == before
+    record = run("--out", out, "--resume", "--model", "selfies_transformer",
+                 "--max-steps", "2", "--no-progress")
+    assert record["steps"] == 2
+
+
+def test_truncated_training_checkpoint_names_the_file(tmp_path, mols):
+    from test_train import run
+
+    out = tmp_path / "run"
+    train_run(out, mols)
+    ckpt = out / "checkpoint.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    with pytest.raises(SystemExit) as error:
+        run("--out", out, "--resume", "--max-steps", "2")
+    message = str(error.value)
+    assert str(ckpt) in message and "not a readable training checkpoint" in message
+    assert "--overwrite" in message and "weights_only" not in message
