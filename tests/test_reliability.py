@@ -445,3 +445,221 @@ def test_truncated_training_checkpoint_names_the_file(tmp_path, mols):
     message = str(error.value)
     assert str(ckpt) in message and "not a readable training checkpoint" in message
     assert "--overwrite" in message and "weights_only" not in message
+
+
+# --------------------------------------------------------------------------
+# 4. Loaders
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch):
+    """An empty data folder (and cache) of its own, offline."""
+    root = tmp_path / "data"
+    monkeypatch.setenv("SCALES_DATA_DIR", str(root))
+    monkeypatch.setenv("SCALES_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SCALES_OFFLINE", "1")
+    return root
+
+
+SHARED = Path(os.environ.get("SCALES_DATA_DIR", "/nonexistent"))  # before monkeypatch
+
+
+def _shared(relative):
+    return SHARED / relative
+
+
+def _assert_names_file_and_fix(message, path, fix):
+    assert str(path) in message and fix in message
+    assert "weights_only" not in message
+
+
+@needs_data(CKPT)
+@pytest.mark.parametrize("damage", ["truncated", "other-weights", "text"])
+def test_damaged_paper_checkpoint_names_the_file(data_copy, damage):
+    from scales_core._files import CorruptFileError
+    from scales_core.models import load_paper_vae
+
+    good = _shared(CKPT).read_bytes()
+    path = data_copy / CKPT
+    path.parent.mkdir(parents=True)
+    if damage == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    elif damage == "other-weights":
+        torch.save({"encoder.mu.weight": torch.zeros(2, 2)}, path)
+    else:
+        path.write_text("not a checkpoint")
+    with pytest.raises(CorruptFileError) as error:
+        load_paper_vae("expressions_gru_1")
+    _assert_names_file_and_fix(str(error.value), path, "Replace it with the published")
+
+
+@needs_data("checkpoints/paper/smiles_vocab.yaml")
+@pytest.mark.parametrize("damage", ["permuted", "broken-yaml"])
+def test_damaged_paper_vocabulary_is_refused(data_copy, damage):
+    import yaml
+
+    from scales_core.models.paper import smiles_vocab
+
+    relative = "checkpoints/paper/smiles_vocab.yaml"
+    mapping = yaml.safe_load(_shared(relative).read_text())
+    path = data_copy / relative
+    path.parent.mkdir(parents=True)
+    if damage == "permuted":
+        first, second = list(mapping)[:2]
+        mapping[first], mapping[second] = mapping[second], mapping[first]
+        path.write_text(yaml.safe_dump(mapping))
+    else:
+        path.write_text("C: [0\n")
+    with pytest.raises(ValueError, match="checksum mismatch") as error:
+        smiles_vocab()
+    assert str(path) in str(error.value) and "replace it" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("'90': [oops\n", "not a readable UC threshold file"),
+        ("'90': -3\n'95': -2\n", "must map exactly the keys"),
+        ("'90': -1\n'95': -2\n'99': -3\nmax: 0\n", "increasing quantiles"),
+        ("'90': .nan\n'95': -2\n'99': -1\nmax: 0\n", "finite"),
+        ("- 1\n- 2\n", "must map exactly the keys"),
+    ],
+)
+def test_damaged_threshold_file_names_the_file(data_copy, content, message):
+    from scales_core._files import CorruptFileError
+    from scales_core.uncertainty import load_uncertainty_thresholds
+
+    path = data_copy / "checkpoints/paper/uncertainty_thresholds/expressions_gru_1.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    with pytest.raises(CorruptFileError, match=message) as error:
+        load_uncertainty_thresholds("expressions_gru_1")
+    _assert_names_file_and_fix(str(error.value), path, "Replace it with the published")
+
+
+@pytest.fixture
+def own_copy(tmp_path):
+    """A copy of the shipped SELFIES transformer's folder."""
+    import shutil
+
+    from scales_core.models.own import WEIGHTS_DIR
+
+    folder = tmp_path / "selfies"
+    shutil.copytree(WEIGHTS_DIR / "selfies_transformer", folder)
+    return folder
+
+
+def test_shipped_model_stores_a_vocabulary_checksum(own_copy):
+    from scales_core.models import load_vae
+    from scales_core.models.own import vocab_checksum
+
+    record = json.loads((own_copy / "record.json").read_text())
+    vocab = json.loads((own_copy / "vocab.json").read_text())
+    assert record["vocab_sha256"] == vocab_checksum(vocab)
+    assert load_vae(own_copy).vocab.tokens == vocab
+
+
+@pytest.mark.parametrize("where", ["record.json", "config.json"])
+def test_permuted_own_vocabulary_is_detected(own_copy, where):
+    from scales_core._files import CorruptFileError
+    from scales_core.models import load_vae
+    from scales_core.models.own import vocab_checksum
+
+    vocab = json.loads((own_copy / "vocab.json").read_text())
+    if where == "config.json":  # checksum in config.json only (save_vae's folders)
+        config = json.loads((own_copy / "config.json").read_text())
+        config["vocab_sha256"] = vocab_checksum(vocab)
+        (own_copy / "config.json").write_text(json.dumps(config))
+        (own_copy / "record.json").unlink()
+    vocab[5], vocab[6] = vocab[6], vocab[5]  # same symbols, two swapped
+    (own_copy / "vocab.json").write_text(json.dumps(vocab))
+    with pytest.raises(CorruptFileError, match="reordered or edited") as error:
+        load_vae(own_copy)
+    assert str(own_copy / "vocab.json") in str(error.value) and where in str(
+        error.value)
+
+
+def test_save_vae_stores_the_vocabulary_checksum(tmp_path, own_copy):
+    from scales_core.models import load_vae, save_vae
+
+    folder = save_vae(load_vae(own_copy), tmp_path / "saved", record={"note": 1})
+    config = json.loads((folder / "config.json").read_text())
+    record = json.loads((folder / "record.json").read_text())
+    assert len(config["vocab_sha256"]) == 64 == len(record["vocab_sha256"])
+    vocab = json.loads((folder / "vocab.json").read_text())
+    (folder / "vocab.json").write_text(json.dumps(vocab[:3] + vocab[4:] + vocab[3:4]))
+    with pytest.raises(ValueError, match="reordered"):
+        load_vae(folder)
+
+
+@pytest.mark.parametrize(
+    "file, content, message",
+    [
+        ("model.pt", b"PK\x03\x04 cut", "not a readable model weights"),
+        ("config.json", b'{"model": "selfies_tr', "not a readable model config"),
+        ("vocab.json", b"[1, 2, 3]", "not a list of symbols"),
+        ("config.json", b'{"model": "selfies_transformer", "config": {"d": 1}}',
+         "do not describe a model"),
+    ],
+)
+def test_damaged_own_model_names_the_file(own_copy, file, content, message):
+    from scales_core._files import CorruptFileError
+    from scales_core.models import load_vae
+
+    (own_copy / file).write_bytes(content)
+    with pytest.raises(CorruptFileError, match=message) as error:
+        load_vae(own_copy)
+    _assert_names_file_and_fix(str(error.value), own_copy / file, "Restore the folder")
+
+
+def test_truncated_own_weights_name_the_file(own_copy):
+    from scales_core._files import CorruptFileError
+    from scales_core.models import load_vae
+
+    path = own_copy / "model.pt"
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(CorruptFileError) as error:
+        load_vae(own_copy)
+    _assert_names_file_and_fix(str(error.value), path, "Restore the folder")
+
+
+def tiny_char_vae():
+    from scales_core.models import CharVAE, CharVAEConfig
+    from scales_core.models.paper import EXPRESSIONS_VOCAB
+
+    cfg = CharVAEConfig(vocab_size=15, max_len=19, latent_dim=25,
+                        conv_channels=(2, 3, 4), conv_kernels=(2, 3, 4))
+    return CharVAE(cfg, EXPRESSIONS_VOCAB, pad_index=14).eval()
+
+
+@pytest.fixture(params=["char", "selfies"])
+def any_vae(request):
+    from scales_core.models import load_vae
+
+    return tiny_char_vae() if request.param == "char" else load_vae(
+        "selfies_transformer")
+
+
+def test_encode_refuses_a_bare_string_and_an_empty_batch(any_vae):
+    item = "x+1" if any_vae.latent_dim == 25 else "CCO"
+    with pytest.raises(TypeError, match=r"single string .*wrap it in a list"):
+        any_vae.encode(item)
+    with pytest.raises(ValueError, match="nothing to encode"):
+        any_vae.encode([])
+    with pytest.raises(ValueError, match="nothing to encode"):
+        any_vae.encode(torch.zeros(0, 5, dtype=torch.long))
+    with pytest.raises(TypeError, match="list of strings or an index tensor"):
+        any_vae.encode(42)
+    assert any_vae.encode((item,)).shape == (1, any_vae.latent_dim)  # a tuple is fine
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_decode_of_non_finite_latents_raises(any_vae, bad):
+    z = torch.zeros(3, any_vae.latent_dim)
+    z[1, 2] = bad
+    with pytest.raises(ValueError, match=r"non-finite latents .*rows \[1\]"):
+        any_vae.decode_strings(z)
+    with pytest.raises(ValueError, match="shape"):
+        any_vae.decode_strings(torch.zeros(2, any_vae.latent_dim + 1))
+    assert len(any_vae.decode_strings(z[[0, 2]])) == 2
