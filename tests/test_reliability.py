@@ -663,3 +663,53 @@ def test_decode_of_non_finite_latents_raises(any_vae, bad):
     with pytest.raises(ValueError, match="shape"):
         any_vae.decode_strings(torch.zeros(2, any_vae.latent_dim + 1))
     assert len(any_vae.decode_strings(z[[0, 2]])) == 2
+
+
+# --------------------------------------------------------------------------
+# 5. Tasks
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, item", [("expressions", "x+1"), ("logp", "CCO")])
+def test_task_evaluate_refuses_a_bare_string(name, item):
+    from scales_core.tasks import evaluate, get_task
+
+    task = get_task(name)
+    with pytest.raises(TypeError, match=r"single string .*evaluate\(\[s\]\)"):
+        task.evaluate(item)
+    with pytest.raises(TypeError, match="single string"):
+        evaluate(name, item)
+    with pytest.raises(TypeError, match="list of strings, got int"):
+        task.evaluate(3)
+    values, valid, _ = task.evaluate([item])
+    assert len(values) == 1 and valid[0] and task(item) == values[0]
+
+
+def test_check_batch_refuses_misuse():
+    from scales_core.tasks import check_batch, is_valid_smiles, smiles_invalid_reason
+
+    with pytest.raises(TypeError, match="single string"):
+        check_batch("CCO", smiles_invalid_reason)
+    with pytest.raises(TypeError, match="strings first"):
+        check_batch(smiles_invalid_reason, ["CCO"])  # swapped
+    with pytest.raises(TypeError, match="strings first"):
+        check_batch(["CCO"], "smiles")
+    with pytest.raises(TypeError, match="is_valid_smiles returned True.*_reason"):
+        check_batch(["CCO"], is_valid_smiles)
+    assert check_batch(["CCO", "C1CC"], smiles_invalid_reason)[0] == [True, False]
+
+
+@pytest.mark.parametrize("name", ["logp", "perindopril_mpo"])
+def test_overlong_smiles_is_invalid_at_once(name):
+    from scales_core.tasks import get_task
+    from scales_core.tasks.validity import MAX_SMILES_LENGTH
+
+    if name == "perindopril_mpo":
+        pytest.importorskip("guacamol")
+    long = "C" * 20_000
+    tic = time.perf_counter()
+    values, valid, reasons = get_task(name).evaluate([long, "C" * 50])
+    assert time.perf_counter() - tic < 2.0  # was 22 s for penalized logP
+    assert not valid[0] and values[0] != values[0]  # NaN
+    assert f"more than the cap of {MAX_SMILES_LENGTH}" in reasons[0]
+    assert valid[1] or "cap" not in str(reasons[1])
