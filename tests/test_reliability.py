@@ -713,3 +713,121 @@ def test_overlong_smiles_is_invalid_at_once(name):
     assert not valid[0] and values[0] != values[0]  # NaN
     assert f"more than the cap of {MAX_SMILES_LENGTH}" in reasons[0]
     assert valid[1] or "cap" not in str(reasons[1])
+
+
+# --------------------------------------------------------------------------
+# 6. Notebooks
+# --------------------------------------------------------------------------
+
+
+def _runner():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "run_notebooks", ROOT / "scripts" / "run_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_run_notebooks_refuses_unknown_names_and_sets(capsys):
+    runner = _runner()
+    with pytest.raises(SystemExit) as error:
+        runner.main(["01_score", "99_nope"])
+    assert error.value.code == 2
+    assert "unknown notebook(s) ['99_nope']" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        runner.main(["--params", "fast"])
+    assert "unknown parameter set 'fast'" in capsys.readouterr().err
+    for param_set in ("quick", "full"):  # the real sets pass the checks
+        assert len(runner.plan(ROOT, [], param_set)) == len(
+            list((ROOT / "notebooks").glob("*.ipynb")))
+
+
+def _fake_book(tmp_path, params="n: 1\n"):
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "params" / "quick").mkdir(parents=True)
+    (root / "book").mkdir()
+    cell = {"cell_type": "code", "execution_count": None, "id": "p1",
+            "metadata": {"tags": ["parameters"]}, "outputs": [], "source": ["n = 0\n"]}
+    nb = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (root / "notebooks" / "ch.ipynb").write_text(json.dumps(nb))
+    (root / "params" / "quick" / "ch.yaml").write_text(params)
+    (root / "book" / "ch.ipynb").write_text("previous executed copy")
+    return root
+
+
+def test_run_notebooks_refuses_a_parameter_the_notebook_lacks(tmp_path):
+    runner = _runner()
+    root = _fake_book(tmp_path, params="n_samples: 5\n")
+    with pytest.raises(ValueError, match=r"sets \['n_samples'\].*does not define"):
+        runner.plan(root, [], "quick")
+
+
+@pytest.mark.parametrize("outcome", ["error", "timeout", "ok"])
+def test_failed_notebook_keeps_the_previous_copy(tmp_path, monkeypatch, outcome):
+    runner = _runner()
+    root = _fake_book(tmp_path)
+
+    def fake_run(cmd, timeout):
+        Path(cmd[4]).write_text("partial output")  # papermill writes as it goes
+        if outcome == "timeout":
+            raise subprocess.TimeoutExpired(cmd, timeout)
+        return subprocess.CompletedProcess(cmd, 0 if outcome == "ok" else 1)
+
+    monkeypatch.setattr(runner.subprocess, "run", fake_run)
+    code = runner.main([], root=root)
+    book = (root / "book" / "ch.ipynb").read_text()
+    if outcome == "ok":
+        assert code == 0 and book == "partial output"
+    else:
+        assert code == 1 and book == "previous executed copy"
+    assert sorted(p.name for p in (root / "book").iterdir()) == ["ch.ipynb"]
+
+
+def test_check_params_refuses_a_string_batch_size():
+    from scales_core.notebook_params import ParameterError, check_params
+
+    spec = {"batch_size": int, "rho": float, "positions": (int, None),
+            "seeds": [int], "sizes": {str: (int, None)}, "progress": bool}
+    good = {"batch_size": 50, "rho": 1, "positions": None, "seeds": [0, 1],
+            "sizes": {"a": None, "b": 3}, "progress": False}
+    check_params(good, spec)
+    with pytest.raises(ParameterError, match=r"batch_size must be int, got str '50'"):
+        check_params({**good, "batch_size": "50"}, spec)
+    bad = {**good, "rho": float("nan"), "seeds": [0, "1"], "progress": "no",
+           "sizes": {"a": 1.5}}
+    del bad["positions"]
+    with pytest.raises(ParameterError) as error:
+        check_params(bad, spec)
+    for name in ("rho must be float", "positions is missing", "seeds must be list",
+                 "sizes must be dict", "progress must be bool"):
+        assert name in str(error.value)
+    with pytest.raises(ParameterError, match="batch_size must be int, got bool"):
+        check_params({**good, "batch_size": True}, spec)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")),
+                         ids=lambda p: p.stem)
+def test_each_notebook_checks_its_parameters(path):
+    import yaml
+
+    from scales_core.notebook_params import ParameterError
+
+    cells = json.loads(path.read_text())["cells"]
+    index = next(i for i, c in enumerate(cells)
+                 if "parameters" in c["metadata"].get("tags", []))
+    params, check = ("".join(cells[i]["source"]) for i in (index, index + 1))
+    assert check.startswith("from scales_core.notebook_params import check_params")
+    for param_set in ("quick", "full"):  # defaults, then each parameter file
+        namespace = {}
+        exec(params, namespace)
+        file = ROOT / "params" / param_set / f"{path.stem}.yaml"
+        namespace.update(yaml.safe_load(file.read_text()) or {})
+        exec(check, namespace)
+    name = next(k for k, v in namespace.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool))
+    namespace[name] = str(namespace[name])  # a number given as a string
+    with pytest.raises(ParameterError, match=f"{name} must be"):
+        exec(check, namespace)
