@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from conftest import needs_data
 
 from scales_core import sweep
 from scales_core.bo import (
-    BOConfig,
     GPStateFile,
     RunFileWarning,
     RunLockedError,
