@@ -8,8 +8,13 @@ r"""Sweeps of BO runs over tasks x methods x seeds on Dask, and their summary ta
 
 Each run writes ``<out>/<task>/<method>/seed<seed>.jsonl`` (see
 :mod:`scales_core.bo.records`). Finished runs are skipped and partial ones resumed,
-so the same command continues an interrupted sweep. From a notebook (all
-parameters are plain types, as papermill needs)::
+so the same command continues an interrupted sweep. Before any worker starts, the
+arguments are checked and every existing run file's header is compared with the
+requested configuration: a mismatch is refused, naming the fields that differ
+(an old result is never reported as a new one). A run file being written by
+another process is locked, so that run fails instead of being run twice. Repeated
+seeds or methods are run once. From a notebook (all parameters are plain types, as
+papermill needs)::
 
     out = "results/bo/expressions"
     status = run_sweep("expressions", ["ga", "scales_0.5"], [0, 1, 2], 100, out)
@@ -22,6 +27,7 @@ import argparse
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -30,11 +36,20 @@ from .bo.config import BOConfig
 from .bo.loop import run_bo
 from .bo.methods import PAPER_METHODS, get_method
 from .bo.problem import PROBLEM_DEFAULTS, make_problem
-from .bo.records import read_run
+from .bo.records import header_differences, read_run
 from .bo.summary import METRICS, load_sweep, summarize_sweep
 from .bo.surrogate import SurrogateConfig
 
-__all__ = ["run_path", "run_one", "run_sweep", "load_sweep", "summarize_sweep", "main"]
+__all__ = [
+    "check_existing",
+    "load_sweep",
+    "main",
+    "run_config",
+    "run_one",
+    "run_path",
+    "run_sweep",
+    "summarize_sweep",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -80,23 +95,27 @@ def run_one(
     Returns:
         ``{"task", "method", "seed", "path", "status", "seconds", "n_oracle"}``;
         status is ``"skipped"`` (already done) or ``"done"``.
+
+    Raises:
+        ValueError: when the existing run file was written with another
+            configuration (the message names the fields), or is not a run record.
+        scales_core.bo.RunLockedError: when another process is writing the run.
     """
     import torch
 
     path = run_path(out, task, method, seed)
     row = dict(task=task, method=method, seed=seed, path=str(path))
-    if path.exists() and read_run(path).done is not None:
-        return {**row, "status": "skipped", "seconds": 0.0, "n_oracle": None}
+    config = run_config(task, steps, q, lr, scales_grad, surrogate)
+    if path.exists() and path.stat().st_size > 0:
+        stored = read_run(path)
+        _refuse_mismatch(
+            [(path, header_differences(stored.header, _header(task, method, seed,
+                                                               config, n_init)))]
+        )
+        if stored.done is not None:
+            return {**row, "status": "skipped", "seconds": 0.0, "n_oracle": None}
     torch.set_num_threads(threads)
     tic = time.perf_counter()
-    lr = PROBLEM_DEFAULTS[task]["lr"] if lr is None else lr
-    config = BOConfig(
-        n_steps=steps,
-        q=q,
-        lr=lr,
-        scales_grad=scales_grad,
-        surrogate=SurrogateConfig(kind=surrogate),
-    )
     problem = make_problem(task, n_init=n_init, seed=seed)
     data = run_bo(
         problem, method, seed, config, path=path, progress=progress, command=command
@@ -109,20 +128,137 @@ def run_one(
     }
 
 
-def _check(tasks: list[str], methods: list[str], seeds: list[int], steps: int) -> None:
+def run_config(
+    task: str,
+    steps: int,
+    q: int = 5,
+    lr: float | None = None,
+    scales_grad: str = "cpa",
+    surrogate: str = "exact",
+) -> BOConfig:
+    """The :class:`~scales_core.bo.config.BOConfig` of a sweep run (validates it)."""
+    lr = PROBLEM_DEFAULTS[task]["lr"] if lr is None else lr
+    return BOConfig(
+        n_steps=steps,
+        q=q,
+        lr=lr,
+        scales_grad=scales_grad,
+        surrogate=SurrogateConfig(kind=surrogate),
+    )
+
+
+def _problem_info(task: str, n_init: int | None, seed: int) -> dict:
+    """``Problem.info`` of ``make_problem(task, n_init, seed)``, without loading it.
+
+    Must mirror :func:`scales_core.bo.problem.make_problem` (a test checks it).
+    """
+    defaults = PROBLEM_DEFAULTS[task]
+    return dict(
+        checkpoint=defaults["checkpoint"],
+        n_init=defaults["n_init"] if n_init is None else n_init,
+        data_seed=seed,
+    )
+
+
+def _header(
+    task: str, method: str, seed: int, config: BOConfig, n_init: int | None
+) -> dict:
+    """The header fields of a run that must match a stored file to reuse it."""
+    spec = get_method(method)
+    return {
+        "task": task,
+        "method": spec.name,
+        "method_config": spec.to_dict(),
+        "parameters": config.to_dict(),
+        "problem": _problem_info(task, n_init, seed),
+        "seed": seed,
+    }
+
+
+def _refuse_mismatch(found: list[tuple[Path, list[str]]]) -> None:
+    """Raise naming every run file whose header differs from the request."""
+    found = [(path, diff) for path, diff in found if diff]
+    if not found:
+        return
+    details = "\n".join(f"  {path}: " + "; ".join(diff) for path, diff in found)
+    raise ValueError(
+        f"{len(found)} existing run file(s) were written with another "
+        f"configuration:\n{details}\nRerun with the stored settings, choose "
+        "another --out folder, or move those files away to start them afresh."
+    )
+
+
+def _unique(name: str, values: list) -> list:
+    """``values`` without repeats (first occurrence kept), warning about repeats."""
+    unique = list(dict.fromkeys(values))
+    if len(unique) < len(values):
+        warnings.warn(
+            f"{name} {values!r} has repeats; each run is done once: {unique!r}",
+            stacklevel=3,
+        )
+    return unique
+
+
+def _is_int(value: object, minimum: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value >= minimum
+
+
+def _check(
+    tasks: list[str],
+    methods: list[str],
+    seeds: list[int],
+    steps: int,
+    n_init: int | None = None,
+    threads: int = 1,
+) -> None:
     for task in tasks:
         if task not in PROBLEM_DEFAULTS:
             raise ValueError(
                 f"no BO problem for task {task!r}; known: {sorted(PROBLEM_DEFAULTS)}"
             )
+    if not methods:
+        raise ValueError("methods must name at least one method")
     for method in methods:
         get_method(method)
-    if not seeds or any(
-        isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds
-    ):
+    if not seeds or not all(_is_int(s, 0) for s in seeds):
         raise ValueError(f"seeds must be a non-empty list of ints >= 0, got {seeds!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+    if not _is_int(steps, 0):
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    if n_init is not None and not _is_int(n_init, 1):
+        raise ValueError(f"n_init must be an int >= 1 or None, got {n_init!r}")
+    if not _is_int(threads, 1):
+        raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+
+
+def check_existing(
+    tasks: list[str],
+    methods: list[str],
+    seeds: list[int],
+    out: str | Path,
+    configs: dict[str, BOConfig],
+    n_init: int | None = None,
+) -> None:
+    """Compare the headers of existing run files with the requested runs.
+
+    Raises:
+        ValueError: naming each file whose header differs (field by field) or
+            that is not a run record.
+    """
+    found = []
+    for task in tasks:
+        for method in methods:
+            for seed in seeds:
+                path = run_path(out, task, method, seed)
+                if not path.exists() or path.stat().st_size == 0:
+                    continue
+                try:
+                    header = read_run(path).header
+                except ValueError as error:
+                    found.append((path, [str(error)]))
+                    continue
+                wanted = _header(task, method, seed, configs[task], n_init)
+                found.append((path, header_differences(header, wanted)))
+    _refuse_mismatch(found)
 
 
 def run_sweep(
@@ -169,15 +305,18 @@ def run_sweep(
     """
     from dask.distributed import Client, LocalCluster, as_completed
 
-    tasks = [tasks] if isinstance(tasks, str) else list(tasks)
+    tasks = _unique("tasks", [tasks] if isinstance(tasks, str) else list(tasks))
     methods = list(PAPER_METHODS) if list(methods) == ["paper"] else list(methods)
-    seeds = list(seeds)
-    _check(tasks, methods, seeds, steps)
-    SurrogateConfig(kind=surrogate)  # a bad kind fails here, not in every worker
-    if scheduler is None and (
-        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-    ):
+    methods = _unique("methods", methods)
+    seeds = _unique("seeds", list(seeds))
+    _check(tasks, methods, seeds, steps, n_init, threads)
+    # a bad q, lr, scales_grad or surrogate fails here, not in every worker
+    configs = {
+        task: run_config(task, steps, q, lr, scales_grad, surrogate) for task in tasks
+    }
+    if scheduler is None and not _is_int(workers, 1):
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    check_existing(tasks, methods, seeds, out, configs, n_init)
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
@@ -245,7 +384,11 @@ def run_sweep(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The ``python -m scales_core.sweep`` command line; returns the exit status."""
+    """The ``python -m scales_core.sweep`` command line; returns the exit status.
+
+    0: every run done or skipped; 1: some runs failed; 2: nothing was run (bad
+    arguments, or existing run files written with another configuration).
+    """
     parser = argparse.ArgumentParser(
         prog="python -m scales_core.sweep", description=__doc__.split("\n")[0]
     )
@@ -273,22 +416,26 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(
         ["python -m scales_core.sweep", *(sys.argv[1:] if argv is None else argv)]
     )
-    status = run_sweep(
-        args.task,
-        args.methods,
-        args.seeds,
-        args.steps,
-        args.out,
-        scheduler=args.scheduler,
-        workers=args.workers,
-        n_init=args.n_init,
-        q=args.q,
-        lr=args.lr,
-        scales_grad=args.scales_grad,
-        surrogate=args.surrogate,
-        threads=args.threads,
-        command=command,
-    )
+    try:
+        status = run_sweep(
+            args.task,
+            args.methods,
+            args.seeds,
+            args.steps,
+            args.out,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            n_init=args.n_init,
+            q=args.q,
+            lr=args.lr,
+            scales_grad=args.scales_grad,
+            surrogate=args.surrogate,
+            threads=args.threads,
+            command=command,
+        )
+    except ValueError as error:  # bad arguments or mismatched run files: no run
+        logger.error("nothing was run: %s", error)
+        return 2
     table = summarize_sweep(args.out)
     if not table.empty:
         cols = ["task", "method", "n_seeds", *METRICS]

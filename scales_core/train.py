@@ -5,7 +5,12 @@ RNG states) every ``--checkpoint-minutes`` and at the end, ``DIR/record.json``
 (command line, parameters, git commit, data, wall time, held-out metrics) and, at
 the end, ``DIR/final/`` (the model in the :func:`scales_core.models.own.save_vae`
 format, loadable with ``load_vae(DIR/final)``). ``--resume`` continues a run from
-``DIR`` with its saved parameters; the step counter and the schedules go on.
+``DIR`` with its saved parameters; the step counter and the schedules go on (only
+the run-length and logging options may change; another value of a saved option,
+such as ``--model``, is refused). A non-empty ``DIR`` is refused unless
+``--resume`` or ``--overwrite`` (which deletes the earlier run's outputs) is given.
+Every numeric option is checked before any data are read, and a held-out set that
+shares items with the training set is refused.
 
 Example::
 
@@ -21,6 +26,7 @@ import logging
 import math
 import os
 import random
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -35,6 +41,7 @@ from .models.selfies_vae import SelfiesVAEConfig
 from .models.training import (
     char_tokens, epoch_batches, evaluate, load_strings, loss_terms, selfies_tokens,
 )
+from ._files import CorruptFileError, load_torch_file, numpy_globals
 from .provenance import git_commit
 
 logger = logging.getLogger("scales_core.train")
@@ -51,9 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line options."""
     p = argparse.ArgumentParser(prog="python -m scales_core.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", choices=MODEL_KINDS, default="selfies_transformer")
+    p.add_argument("--model", choices=MODEL_KINDS, default=None,
+                   help="model kind (default: selfies_transformer)")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete an earlier run's outputs in --out, start afresh")
     d = p.add_argument_group("data")
     d.add_argument("--n-train", type=int, default=None, help="training subset size")
     d.add_argument("--n-heldout", type=int, default=1000)
@@ -82,6 +92,133 @@ def build_parser() -> argparse.ArgumentParser:
         m.add_argument(f"--{name}", type=int, default=default)
     m.add_argument("--dropout", type=float, default=0.0)
     return p
+
+
+#: Options that may take new values on ``--resume`` (run length and logging).
+RESUMABLE = ("epochs", "max_steps", "max_minutes", "checkpoint_minutes", "no_progress",
+             "threads", "n_prior")
+
+#: Files and folders a run writes in ``--out`` (what ``--overwrite`` deletes).
+OUTPUTS = ("checkpoint.pt", "checkpoint.tmp", "record.json", "final")
+
+# name -> (lowest allowed value, whether the value may equal it, None allowed)
+_LIMITS = {
+    "batch_size": (1, True, False), "epochs": (0, False, False),
+    "n_train": (1, True, True), "n_heldout": (1, True, False),
+    "max_steps": (1, True, True), "max_minutes": (0, False, True),
+    "lr": (0, False, False), "warmup_steps": (0, True, False),
+    "min_lr_ratio": (0, True, False), "weight_decay": (0, True, False),
+    "beta": (0, True, False), "beta_warmup_steps": (0, True, False),
+    "seed": (0, True, False), "threads": (1, True, False),
+    "checkpoint_minutes": (0, True, False), "n_prior": (1, True, False),
+    "max_len": (2, True, False), "latent_dim": (1, True, False),
+    "d_model": (1, True, False), "n_heads": (1, True, False),
+    "enc_layers": (1, True, False), "dec_layers": (1, True, False),
+    "ff_mult": (1, True, False), "n_memory": (1, True, False),
+    "dropout": (0, True, False),
+}
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse out-of-range options before any data are read.
+
+    Raises:
+        ValueError: naming the option, its value and the allowed range.
+    """
+    for name, (low, inclusive, optional) in _LIMITS.items():
+        value = getattr(args, name, None)
+        if value is None and optional:
+            continue
+        ok = (value is not None and not isinstance(value, bool)
+              and isinstance(value, (int, float)) and math.isfinite(value)
+              and (value >= low if inclusive else value > low))
+        if not ok:
+            bound = f">= {low}" if inclusive else f"> {low}"
+            raise ValueError(f"--{name.replace('_', '-')} must be a finite number "
+                             f"{bound}, got {value!r}")
+    if args.min_lr_ratio > 1:
+        raise ValueError(f"--min-lr-ratio must be in [0, 1], got {args.min_lr_ratio}")
+    if args.dropout >= 1:
+        raise ValueError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.d_model % args.n_heads:
+        raise ValueError(f"--d-model ({args.d_model}) must be a multiple of "
+                         f"--n-heads ({args.n_heads})")
+
+
+def _explicit(argv: list[str]) -> dict:
+    """The options given on the command line (not their defaults)."""
+    parser = build_parser()
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+        action.required = False
+    return vars(parser.parse_args(argv))
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Read a training checkpoint (``weights_only``; numpy RNG arrays allowed).
+
+    Raises:
+        CorruptFileError: naming the file when it is truncated, damaged or lacks
+            the fields of a checkpoint.
+    """
+    fix = ("Restore it from a copy, or start the run afresh with --overwrite (its "
+           "progress is lost).")
+    # numpy arrays and TorchVersion strings: in checkpoints of earlier versions
+    allowed = [*numpy_globals(), torch.torch_version.TorchVersion]
+    ckpt = load_torch_file(path, "training checkpoint", fix, safe_globals=allowed)
+    needed = {"model", "optimizer", "step", "epoch", "pos", "rng", "elapsed", "args",
+              "vocab", "record"}
+    if not isinstance(ckpt, dict) or not needed <= set(ckpt):
+        missing = sorted(needed - set(ckpt)) if isinstance(ckpt, dict) else "all"
+        raise CorruptFileError(f"{path} is not a training checkpoint (missing "
+                               f"{missing}). {fix}")
+    return ckpt
+
+
+def _prepare_out(out: Path, args: argparse.Namespace) -> None:
+    """Refuse a non-empty ``--out`` unless resuming or overwriting."""
+    if args.resume and args.overwrite:
+        raise ValueError("--resume and --overwrite exclude each other: --resume "
+                         "continues the run in --out, --overwrite deletes it")
+    if args.resume or not out.exists():
+        return
+    if not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder")
+    entries = sorted(e.name for e in out.iterdir())
+    if not entries:
+        return
+    if not args.overwrite:
+        raise ValueError(
+            f"--out {out} is not empty ({', '.join(entries[:5])}"
+            f"{', ...' if len(entries) > 5 else ''}); pass --resume to continue the "
+            "run there, --overwrite to delete its outputs and start afresh, or "
+            "choose another folder")
+    for name in OUTPUTS:
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    logger.warning("--overwrite: deleted the earlier run's outputs in %s", out)
+
+
+def _resumed_args(args: argparse.Namespace, argv: list[str], ckpt: dict):
+    """The saved options, with the allowed new values; refuses other changes."""
+    saved = dict(ckpt["args"])
+    given = _explicit(argv)
+    changed = [f"--{k.replace('_', '-')}: saved {saved.get(k)!r}, given {v!r}"
+               for k, v in given.items()
+               if k not in (*RESUMABLE, "out", "resume") and saved.get(k) != v]
+    if changed:
+        raise ValueError(
+            "--resume continues the run with its saved options; these differ: "
+            + "; ".join(changed) + ". Drop them, or start a new run in another "
+            "--out (or with --overwrite)")
+    for key in RESUMABLE:
+        if key in given:
+            saved[key] = given[key]
+    return argparse.Namespace(**{**saved, "out": args.out, "resume": True,
+                                 "overwrite": False})
 
 
 def prepare(args: argparse.Namespace, vocab: list[str] | None = None):
@@ -122,14 +259,19 @@ def lr_factor(step: int, total: int, warmup: int, floor: float) -> float:
 
 
 def rng_state() -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+    """RNG states in plain types (loadable with ``weights_only=True``)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {"torch": torch.get_rng_state(),
+            "numpy": (kind, keys.tolist(), pos, has_gauss, gauss),
             "python": random.getstate()}
 
 
 def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
+    kind, keys, *rest = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), *rest))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
 
 
 def save_checkpoint(path: Path, **state) -> None:
@@ -153,35 +295,46 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_num_threads(threads)
 
 
-def _main(argv: list[str]) -> dict:
+def _setup(argv: list[str]):
+    """Parsed and checked options, the checkpoint to resume (or ``None``), data."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     out = Path(args.out)
     ckpt_path = out / "checkpoint.pt"
     ckpt = None
+    _prepare_out(out, args)
     if args.resume:
         if not ckpt_path.exists():
-            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        saved = dict(ckpt["args"])
-        parser = build_parser()
-        for key in ("epochs", "max_steps", "max_minutes", "checkpoint_minutes",
-                    "no_progress", "threads", "n_prior"):  # may change on resume
-            if getattr(args, key) != parser.get_default(key):
-                saved[key] = getattr(args, key)
-        args = argparse.Namespace(**{**saved, "out": args.out, "resume": True})
-    out.mkdir(parents=True, exist_ok=True)
+            raise ValueError(f"--resume: no checkpoint at {ckpt_path}")
+        ckpt = load_checkpoint(ckpt_path)
+        args = _resumed_args(args, argv, ckpt)
+    args.model = args.model or "selfies_transformer"
+    check_args(args)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     random.seed(args.seed)
     vae, x_train, x_held, info = prepare(args, ckpt["vocab"] if ckpt else None)
+    if len(x_train) == 0 or len(x_held) == 0:
+        raise ValueError(f"no {'training' if len(x_train) == 0 else 'held-out'} items "
+                         f"left after tokenization ({info}); check the data files and "
+                         "--max-len")
+    out.mkdir(parents=True, exist_ok=True)  # only once everything was checked
+    return args, out, ckpt_path, ckpt, (vae, x_train, x_held, info)
+
+
+def _main(argv: list[str]) -> dict:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        args, out, ckpt_path, ckpt, prepared = _setup(argv)
+    except (ValueError, OSError) as error:  # bad options or files: a clear exit
+        raise SystemExit(f"error: {error}") from error
+    vae, x_train, x_held, info = prepared
     opt = torch.optim.AdamW(vae.parameters(), lr=args.lr,
                             weight_decay=args.weight_decay)
     step, epoch, pos, elapsed = 0, 0, 0, 0.0
     record = {"command": " ".join([sys.executable, "-m", "scales_core.train", *argv]),
               "args": vars(args), "seed": args.seed, "git_commit": git_commit(),
-              "torch": torch.__version__, "data": info, "sessions": []}
+              "torch": str(torch.__version__), "data": info, "sessions": []}
     if ckpt is not None:
         vae.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])

@@ -48,10 +48,10 @@ import warnings
 from collections.abc import Iterator
 
 import torch
-import yaml
 from torch import Tensor, nn
 
 from ._checks import Decoder, call_decoder, check_latents, check_logits
+from ._files import CorruptFileError, load_yaml_file
 from .paths import resolve
 
 __all__ = [
@@ -307,14 +307,30 @@ def load_uncertainty_thresholds(name: str) -> dict[str, float]:
         (``uncertainty_score(..., log=True)``, ``K = 10``; see the module notes).
 
     Raises:
-        ValueError: for a name with path separators or a malformed file.
+        ValueError: for a name with path separators; ``CorruptFileError`` (a
+            ``ValueError``) naming the file when it is damaged or malformed.
         scales_core.paths.DataNotFoundError: when the file is missing.
     """
     if not isinstance(name, str) or not name or "/" in name or "\\" in name:
         raise ValueError(f"bad checkpoint name {name!r}")
     path = resolve(f"checkpoints/paper/uncertainty_thresholds/{name}.yaml")
-    with open(path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path} does not hold a mapping")
-    return {str(k): float(v) for k, v in raw.items()}
+    fix = ("Replace it with the published file (see the README of "
+           "$SCALES_DATA_DIR).")
+    raw = load_yaml_file(path, "UC threshold file", fix)
+    keys = ("90", "95", "99", "max")
+    if not isinstance(raw, dict) or sorted(map(str, raw)) != sorted(keys):
+        found = sorted(map(str, raw)) if isinstance(raw, dict) else type(raw).__name__
+        raise CorruptFileError(
+            f"{path} must map exactly the keys {list(keys)} to numbers, got "
+            f"{found}. {fix}"
+        )
+    values = {str(k): v for k, v in raw.items()}
+    if not all(
+        isinstance(values[k], (int, float)) and not isinstance(values[k], bool)
+        and math.isfinite(values[k]) for k in keys
+    ) or not values["90"] <= values["95"] <= values["99"] <= values["max"]:
+        raise CorruptFileError(
+            f"{path} must hold finite, increasing quantiles (90 <= 95 <= 99 <= max), "
+            f"got {values}. {fix}"
+        )
+    return {k: float(values[k]) for k in keys}

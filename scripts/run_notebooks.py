@@ -3,51 +3,118 @@
     python scripts/run_notebooks.py --params quick            # all notebooks
     python scripts/run_notebooks.py --params full 01_score    # one notebook
 
-Parameters come from params/<set>/<notebook stem>.yaml. A notebook that fails or
-runs past --timeout makes the script exit non-zero.
+Parameters come from params/<set>/<notebook stem>.yaml. Unknown notebook names,
+unknown parameter sets, a missing parameter file and parameter names the
+notebook's ``parameters`` cell does not define are refused before anything runs.
+Each notebook is executed into a temporary file that replaces book/<name> only on
+success: a notebook that fails or runs past --timeout keeps its previous executed
+copy (the failed one is left in a temporary folder, named in the message) and
+makes the script exit non-zero.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def main() -> int:
+def parameter_names(notebook: Path) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters``."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    names: set[str] = set()
+    for cell in cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            tree = ast.parse("".join(cell["source"]))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    names.add(node.id)
+    return names
+
+
+def plan(root: Path, names: list[str], param_set: str) -> list[tuple[Path, Path]]:
+    """``(notebook, parameter file)`` pairs to run, after checking every input.
+
+    Raises:
+        ValueError: for an unknown notebook or parameter set, a missing or
+            malformed parameter file, or a parameter the notebook lacks.
+    """
+    sources = {s.stem: s for s in sorted((root / "notebooks").glob("*.ipynb"))}
+    unknown = [n for n in names if n not in sources]
+    if unknown:
+        raise ValueError(f"unknown notebook(s) {unknown}; known: {sorted(sources)}")
+    sets = sorted(p.name for p in (root / "params").iterdir() if p.is_dir())
+    if param_set not in sets:
+        raise ValueError(f"unknown parameter set {param_set!r}; known: {sets}")
+    pairs = []
+    for stem in names or sorted(sources):
+        params = root / "params" / param_set / f"{stem}.yaml"
+        if not params.exists():
+            raise ValueError(f"no parameter file {params} for {stem} in set "
+                             f"{param_set!r}; add one (it may be empty: {{}})")
+        values = yaml.safe_load(params.read_text(encoding="utf-8")) or {}
+        if not isinstance(values, dict):
+            raise ValueError(f"{params} must be a mapping of parameter names")
+        extra = sorted(set(values) - parameter_names(sources[stem]))
+        if extra:
+            raise ValueError(
+                f"{params} sets {extra}, which the parameters cell of "
+                f"notebooks/{stem}.ipynb does not define (a typo?)")
+        pairs.append((sources[stem], params))
+    return pairs
+
+
+def execute(src: Path, params: Path, book: Path, timeout: float) -> tuple[bool, str]:
+    """Run one notebook into a temporary file; move it into ``book`` on success."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"run_notebooks_{src.stem}_"))
+    tmp = scratch / src.name
+    cmd = [sys.executable, "-m", "papermill", str(src), str(tmp),
+           "--cwd", str(src.parent), "--kernel", "python3",
+           "--log-level", "WARNING", "-f", str(params)]
+    try:
+        code = subprocess.run(cmd, timeout=timeout).returncode
+    except subprocess.TimeoutExpired:
+        code = "timeout"
+    if code == 0 and tmp.exists():
+        os.replace(tmp, book / src.name)
+        scratch.rmdir()
+        return True, "ok"
+    return False, f"FAILED ({code}); the previous book/{src.name} is kept, this " \
+                  f"run's output is in {tmp}"
+
+
+def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
+    """The command line; returns the exit status (2: refused, 1: a notebook failed)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="notebook stems (default: all)")
     parser.add_argument("--params", default="quick", help="parameter set: quick or full")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per notebook")
-    args = parser.parse_args()
-
-    sources = sorted((ROOT / "notebooks").glob("*.ipynb"))
-    if args.names:
-        sources = [s for s in sources if s.stem in args.names]
-        if not sources:
-            parser.error(f"no notebook named {args.names}")
-    (ROOT / "book").mkdir(exist_ok=True)
+    args = parser.parse_args(argv)
+    if not args.timeout > 0:
+        parser.error(f"--timeout must be positive, got {args.timeout}")
+    try:
+        pairs = plan(root, args.names, args.params)
+    except ValueError as error:
+        parser.error(str(error))
+    book = root / "book"
+    book.mkdir(exist_ok=True)
     failed = []
-    for src in sources:
-        dst = ROOT / "book" / src.name
-        cmd = [sys.executable, "-m", "papermill", str(src), str(dst),
-               "--cwd", str(ROOT / "notebooks"), "--kernel", "python3",
-               "--log-level", "WARNING"]
-        params = ROOT / "params" / args.params / f"{src.stem}.yaml"
-        if params.exists():
-            cmd += ["-f", str(params)]
+    for src, params in pairs:
         start = time.perf_counter()
-        try:
-            code = subprocess.run(cmd, timeout=args.timeout).returncode
-        except subprocess.TimeoutExpired:
-            code = "timeout"
+        ok, message = execute(src, params, book, args.timeout)
         elapsed = time.perf_counter() - start
-        sys.stderr.write(f"{src.name}: {'ok' if code == 0 else 'FAILED'} ({elapsed:.0f} s)\n")
-        if code != 0:
+        sys.stderr.write(f"{src.name}: {message} ({elapsed:.0f} s)\n")
+        if not ok:
             failed.append(src.name)
     if failed:
         sys.stderr.write(f"failed: {failed}\n")

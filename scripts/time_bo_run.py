@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from scales_core.bo import BOConfig, make_problem, run_bo
+from scales_core.bo import BOConfig, gp_state_path, make_problem, run_bo
 from scales_core.provenance import provenance, write_json
 from scales_core.sweep import load_sweep, run_path, summarize_sweep
 
@@ -47,7 +47,7 @@ def _split(steps: list[dict]) -> dict:
 
 def time_method(method: str, args: argparse.Namespace, folder: Path) -> dict:
     path = run_path(folder, "expressions", method, args.seed)
-    for stale in (path, path.with_suffix(".gp.pt")):
+    for stale in (path, gp_state_path(path)):
         stale.unlink(missing_ok=True)  # a resumed run would not be timed
     config = BOConfig(
         n_steps=args.steps, q=args.q, lr=args.lr, scales_grad=args.scales_grad

@@ -20,6 +20,7 @@ from scales_core.bo import (
     Problem,
     SurrogateConfig,
     make_problem,
+    gp_state_path,
     read_run,
     run_bo,
 )
@@ -166,7 +167,7 @@ def test_resume_without_gp_state_replays_fits(tmp_path):
             path=path,
             progress=False,
         )
-    path.with_suffix(".gp.pt").unlink()
+    gp_state_path(path).unlink()
     with open(path, "a") as fh:
         fh.write('{"type": "oracle", "step": 2, "ind')  # a record cut by the kill
     resumed = run_bo(
@@ -339,7 +340,7 @@ def test_resume_after_kill_between_steps_warm_starts_from_saved_state(
     with pytest.raises(Killed):
         run_bo(toy_problem(), "ga", seed=6, config=CONFIG, path=path, progress=False)
     monkeypatch.setattr(step, "fit_surrogate", real_fit)
-    assert torch.load(path.with_suffix(".gp.pt"), weights_only=True)["step"] == 1
+    assert torch.load(gp_state_path(path), weights_only=True)["step"] == 1
     resumed = run_bo(
         toy_problem(), "ga", seed=6, config=CONFIG, path=path, progress=False
     )

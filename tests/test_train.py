@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -18,10 +19,22 @@ TINY = ["--d-model", "16", "--n-heads", "2", "--enc-layers", "1", "--dec-layers"
         "--latent-dim", "8", "--n-memory", "2", "--max-len", "20"]
 
 
+HELDOUT = ["CCCO", "c1ccoc1", "CC(=O)O", "CCCN", "C1CCOC1"]
+
+
 @pytest.fixture
 def smiles_file(tmp_path):
     path = tmp_path / "mols.txt"
     path.write_text("\n".join(MOLECULES * 3))
+    return path
+
+
+def heldout_of(data):
+    """A held-out file beside ``data`` that shares no item with it."""
+    path = Path(data).with_name(Path(data).stem + "_heldout.txt")
+    if not path.exists():
+        expr = "x" in Path(data).read_text()
+        path.write_text("\n".join(["x+2", "x*3", "sin(x)/2"] if expr else HELDOUT))
     return path
 
 
@@ -30,7 +43,7 @@ def run(*argv):
 
 
 def common(out, data):
-    return ["--out", out, "--train-file", data, "--heldout-file", data,
+    return ["--out", out, "--train-file", data, "--heldout-file", heldout_of(data),
             "--batch-size", "4", "--n-prior", "8", "--no-progress",
             "--checkpoint-minutes", "0", "--warmup-steps", "2"]
 

@@ -27,7 +27,15 @@ from .optimize import (
     optimize_acqf_lbfgs,
 )
 from .problem import PROBLEM_DEFAULTS, Problem, make_problem
-from .records import GPStateFile, RunData, RunRecord, read_run
+from .records import (
+    GPStateFile,
+    RunData,
+    RunFileWarning,
+    RunLockedError,
+    RunRecord,
+    gp_state_path,
+    read_run,
+)
 from .seeding import derive_generator, derive_seed
 from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
 from .paper_tables import PAPER_B3_EXPRESSIONS, PAPER_TABLE2_VALIDITY, paper_table
@@ -55,6 +63,8 @@ __all__ = [
     "PROBLEM_DEFAULTS",
     "Problem",
     "RunData",
+    "RunFileWarning",
+    "RunLockedError",
     "RunRecord",
     "ScoreThresholdStopping",
     "SeededScore",
@@ -64,6 +74,7 @@ __all__ = [
     "fit_surrogate",
     "gen_candidates_normalized_ga",
     "get_method",
+    "gp_state_path",
     "hypercube_bounds",
     "initialize_from_data",
     "iter_runs",

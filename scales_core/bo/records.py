@@ -15,30 +15,103 @@ Record types, one JSON object per line:
 * ``done``: the run finished.
 
 A killed run leaves at most one partial last line; :class:`RunRecord` drops it
-when it reopens the file. Floats are written with ``repr`` precision, so float64
-latents read back bit for bit. :class:`GPStateFile` keeps the GP parameters of
-the latest fit beside the record (``<run>.gp.pt``), for an exact warm start after
-a resume.
+when it reopens the file (a file that does not start with a header record is
+never modified). Floats are written with ``repr`` precision, so float64 latents
+read back bit for bit. :class:`GPStateFile` keeps the GP parameters of the latest
+fit beside the record (``<run file name>.gp.pt``), for an exact warm start after a
+resume; a corrupt one is discarded with a warning and the fits are replayed.
+
+One writer at a time: :class:`RunRecord` holds an exclusive ``fcntl.flock`` on
+``<run file name>.lock`` while it is open (the kernel releases it when the
+process dies), and a second writer fails with :class:`RunLockedError`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-__all__ = ["GPStateFile", "RunRecord", "RunData", "read_run", "HEADER_KEYS"]
+from .._files import describe_error
+
+__all__ = [
+    "GPStateFile",
+    "HEADER_KEYS",
+    "RunData",
+    "RunFileWarning",
+    "RunLockedError",
+    "RunRecord",
+    "gp_state_path",
+    "header_differences",
+    "lock_path",
+    "read_run",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Header fields that must agree for a file to be resumed.
 HEADER_KEYS = ("task", "method", "method_config", "parameters", "problem", "seed")
+
+
+class RunLockedError(RuntimeError):
+    """Another process holds the lock of a run file (it is writing that run)."""
+
+
+class RunFileWarning(UserWarning):
+    """A side file of a run was unusable and has been discarded."""
+
+
+def lock_path(run_path: str | os.PathLike) -> Path:
+    """The lock file of a run: ``<run file name>.lock`` in the same folder."""
+    run_path = Path(run_path)
+    return run_path.with_name(run_path.name + ".lock")
+
+
+def gp_state_path(run_path: str | os.PathLike) -> Path:
+    """The GP side file of a run: ``<run file name>.gp.pt`` in the same folder.
+
+    Built from the whole file name (``ga_0.5`` -> ``ga_0.5.gp.pt``), so runs whose
+    names differ only after a dot never share a side file.
+    """
+    run_path = Path(run_path)
+    return run_path.with_name(run_path.name + ".gp.pt")
+
+
+def header_differences(stored: dict, requested: dict) -> list[str]:
+    r"""The :data:`HEADER_KEYS` on which two run headers differ, as readable lines.
+
+    Nested dicts (``parameters``, ``problem``, ``method_config``) are compared
+    field by field, so a line names e.g. ``parameters.q``.
+
+    Args:
+        stored: The header of the existing file.
+        requested: The header of the run being asked for.
+
+    Returns:
+        One ``"field: stored X, requested Y"`` line per differing field (empty
+        when the headers agree).
+    """
+    stored, requested = _clean(stored), _clean(requested)
+    lines: list[str] = []
+
+    def walk(prefix: str, old, new) -> None:
+        if isinstance(old, dict) and isinstance(new, dict):
+            for key in sorted(set(old) | set(new)):
+                walk(f"{prefix}.{key}", old.get(key), new.get(key))
+        elif old != new:
+            lines.append(f"{prefix}: stored {old!r}, requested {new!r}")
+
+    for key in HEADER_KEYS:
+        walk(key, stored.get(key), requested.get(key))
+    return lines
 
 
 def _clean(value):
@@ -90,19 +163,47 @@ class RunData:
             raise ValueError(f"unknown record type {kind!r}")
 
 
+#: How every header line starts (``json.dumps`` of ``{"type": "header", ...}``).
+_HEADER_START = b'{"type": "header"'
+
+
+def _not_a_run(path: Path, what: str) -> ValueError:
+    return ValueError(
+        f"{path} is not a BO run record ({what}); it was left unchanged. Point the "
+        "run at another file, or move this one away if it is not needed."
+    )
+
+
 def _read_lines(path: Path) -> tuple[list[dict], int]:
-    """Complete records and the byte length of the complete lines."""
+    """Complete records and the byte length of the complete lines.
+
+    Raises:
+        ValueError: when the first line is not a header record, or a later
+            complete line is not a JSON object.
+    """
     records, good = [], 0
     with open(path, "rb") as fh:
         for line in fh:
             if not line.endswith(b"\n"):
                 break  # partial line of a killed writer
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as error:
+                record = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                if not records:
+                    raise _not_a_run(path, "the first line is not JSON") from None
                 raise ValueError(
-                    f"{path}: corrupt record after byte {good}: {error}"
+                    f"{path}: corrupt record after byte {good}: {error}; the file "
+                    "was left unchanged (cut it before that byte to resume the run)"
                 ) from None
+            if not records and (
+                not isinstance(record, dict) or record.get("type") != "header"
+            ):
+                raise _not_a_run(path, "the first line is not a header record")
+            if not isinstance(record, dict):
+                raise ValueError(
+                    f"{path}: corrupt record after byte {good} (not a JSON object)"
+                )
+            records.append(record)
             good += len(line)
     return records, good
 
@@ -114,12 +215,43 @@ def read_run(path: str | os.PathLike) -> RunData:
         ValueError: when the file is empty, lacks a header, or has a corrupt line.
     """
     records, _ = _read_lines(Path(path))
-    if not records or records[0].get("type") != "header":
-        raise ValueError(f"{path} is not a BO run record (no header line)")
+    if not records:
+        raise _not_a_run(Path(path), "no complete header line")
     data = RunData(header=records[0])
     for record in records[1:]:
         data.add(record)
     return data
+
+
+class _RunLock:
+    """An exclusive, non-blocking ``fcntl.flock`` on ``<run>.lock``."""
+
+    def __init__(self, run_path: Path) -> None:
+        self.path = lock_path(run_path)
+        self._fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._fh.seek(0)
+            holder = self._fh.read().strip() or "unknown"
+            self._fh.close()
+            raise RunLockedError(
+                f"{run_path} is being written by another process (pid {holder} "
+                f"holds {self.path}); two writers would duplicate every oracle "
+                "call. Wait for that run to finish or stop it (the lock is "
+                "released when its process exits), or write to another file."
+            ) from None
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._fh.write(f"{os.getpid()}\n")
+        self._fh.flush()
+
+    def release(self) -> None:
+        """Unlock (idempotent); the lock file itself stays."""
+        if self._fh is not None:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
 
 
 class RunRecord:
@@ -131,40 +263,64 @@ class RunRecord:
         header: The header to write, or to check against an existing file's header
             on the :data:`HEADER_KEYS` (a different commit only warns).
 
+    While open, the record holds an exclusive lock on ``<run file name>.lock``
+    (released by :meth:`close` or when the process dies).
+
     Raises:
-        ValueError: when an existing file was written with other parameters.
+        RunLockedError: when another process is writing the same run.
+        ValueError: when an existing file was written with other parameters, or
+            is not a run record (such a file is never modified).
     """
 
     def __init__(self, path: str | os.PathLike | None, header: dict) -> None:
         header = _clean({"type": "header", **header})
         self.path = None if path is None else Path(path)
         self._fh = None
-        if (
-            self.path is not None
-            and self.path.exists()
-            and self.path.stat().st_size > 0
-        ):
+        self._lock = None
+        if self.path is None:
+            self.data = RunData(header=header)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = _RunLock(self.path)
+        try:
+            self._open(header)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, header: dict) -> None:
+        """Resume (check, drop a partial last line) or create the file; lock held."""
+        size = self.path.stat().st_size if self.path.exists() else 0
+        if size > 0:
             records, good = _read_lines(self.path)
-            if self.path.stat().st_size > good:
+            if not records:
+                with open(self.path, "rb") as fh:
+                    head = fh.read(len(_HEADER_START))
+                if head != _HEADER_START:
+                    raise _not_a_run(self.path, "no complete header line")
+                logger.warning("%s: dropping a partial header line", self.path)
+                os.truncate(self.path, 0)
+                size = 0
+            elif size > good:
                 logger.warning("%s: dropping a partial last record", self.path)
                 os.truncate(self.path, good)
+        if size > 0:
             self.data = read_run(self.path)
             self._check(self.data.header, header)
         else:
             self.data = RunData(header=header)
-            if self.path is not None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._append(header)
-        if self.path is not None:
-            self._fh = open(self.path, "a", encoding="utf-8")
+            self._append(header)
+        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
 
     def _check(self, old: dict, new: dict) -> None:
-        diff = [k for k in HEADER_KEYS if old.get(k) != new.get(k)]
+        diff = header_differences(old, new)
         if diff:
-            details = "; ".join(
-                f"{k}: file {old.get(k)!r} vs now {new.get(k)!r}" for k in diff
+            raise ValueError(
+                f"{self.path} was written by a different run ("
+                + "; ".join(diff)
+                + "). Resume it with the stored settings, or give this run "
+                "another file."
             )
-            raise ValueError(f"{self.path} was written by a different run ({details})")
         if old.get("commit") != new.get("commit"):
             logger.warning(
                 "%s: resuming a run started at commit %s with commit %s",
@@ -194,10 +350,13 @@ class RunRecord:
         return record
 
     def close(self) -> None:
-        """Close the file handle."""
+        """Close the file handle and release the lock."""
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> RunRecord:
         return self
@@ -210,25 +369,60 @@ class GPStateFile:
     r"""The GP parameters of the latest fit, ``(step, state)``, replaced atomically.
 
     Args:
-        run_path: The run record; the state goes to ``<run>.gp.pt``. ``None``
+        run_path: The run record; the state goes to :func:`gp_state_path`
+            (``<run file name>.gp.pt``) and names the run it belongs to. ``None``
             keeps it in memory.
     """
 
     def __init__(self, run_path: str | os.PathLike | None) -> None:
-        self.path = None if run_path is None else Path(run_path).with_suffix(".gp.pt")
+        self.run_name = None if run_path is None else Path(run_path).name
+        self.path = None if run_path is None else gp_state_path(run_path)
         self._memory: tuple[int, dict[str, Tensor]] | None = None
 
     def save(self, step: int, state: dict[str, Tensor]) -> None:
         """Store the state fitted at ``step`` (write a temporary file, then rename)."""
         self._memory = (step, state)
         if self.path is not None:
-            tmp = self.path.with_suffix(".tmp")
-            torch.save({"step": step, "state": state}, tmp)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            torch.save({"step": step, "state": state, "run": self.run_name}, tmp)
             os.replace(tmp, self.path)
 
     def load(self) -> tuple[int, dict[str, Tensor]] | None:
-        """The latest ``(step, state)``, or ``None``."""
+        """The latest ``(step, state)``, or ``None``.
+
+        A file that cannot be read, is not a GP state or belongs to another run is
+        deleted with a :class:`RunFileWarning`; the caller then replays the fits.
+        """
         if self.path is None or not self.path.exists():
             return self._memory
-        blob = torch.load(self.path, map_location="cpu", weights_only=True)
+        try:
+            blob = torch.load(self.path, map_location="cpu", weights_only=True)
+            problem = _gp_blob_problem(blob, self.run_name)
+        except Exception as error:  # noqa: BLE001 - any unreadable file is discarded
+            problem = f"it cannot be read ({describe_error(error)})"
+        if problem is not None:
+            warnings.warn(
+                f"discarding the GP side file {self.path}: {problem}; the GP fits "
+                "of the run will be replayed from its records",
+                RunFileWarning,
+                stacklevel=2,
+            )
+            self.path.unlink(missing_ok=True)
+            return None
         return int(blob["step"]), blob["state"]
+
+
+def _gp_blob_problem(blob, run_name: str | None) -> str | None:
+    """Why a loaded side file is unusable, or ``None``."""
+    if not isinstance(blob, dict) or not {"step", "state"} <= set(blob):
+        return "it is not a GP state file (no step and state)"
+    step, state = blob["step"], blob["state"]
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        return f"its step {step!r} is not an int >= 0"
+    if not isinstance(state, dict) or not all(
+        isinstance(v, Tensor) for v in state.values()
+    ):
+        return "its state is not a dict of tensors"
+    if blob.get("run") != run_name:
+        return f"it belongs to run file {blob.get('run')!r}, not {run_name!r}"
+    return None

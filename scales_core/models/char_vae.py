@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ._inputs import check_decode_latents, encode_input
 from .recurrent import RecurrenceJVP, run_recurrence
 
 __all__ = ["CharVAEConfig", "CharEncoder", "CharDecoder", "PropertyNet", "CharVAE"]
@@ -269,6 +270,7 @@ class CharVAE(nn.Module):
         Returns:
             A `N x d` tensor.
         """
+        x = encode_input(x)  # a bare string or an empty list: a clear error
         tokens = self.tokenize(x) if isinstance(x, list) else x
         was_training = self.encoder.training
         self.encoder.eval()
@@ -281,6 +283,7 @@ class CharVAE(nn.Module):
     @torch.no_grad()
     def decode_tokens(self, z: Tensor) -> Tensor:
         """Argmax decoding, `N x d` -> `N x L` indices (decoder in eval mode)."""
+        check_decode_latents(z, self.latent_dim)  # NaN/inf: an error, not a string
         was_training = self.decoder.training
         self.decoder.eval()
         tokens = self.decoder(z).argmax(-1)

@@ -1,13 +1,18 @@
 r"""The project's own trained VAEs: saving and loading.
 
 A saved model is a folder with ``config.json`` (``{"model": kind, "config":
-{...}, "vocab": [...] or null}``), ``model.pt`` (a float32 state dict) and,
-optionally, ``vocab.json`` and ``record.json`` (the training record). Models that
+{...}, "vocab_sha256": ...}``), ``model.pt`` (a float32 state dict),
+``vocab.json`` and, optionally, ``record.json`` (the training record). Models that
 ship with the package live in ``scales_core/weights/<name>/``.
+
+``vocab_sha256`` (:func:`vocab_checksum`, in ``config.json`` or ``record.json``)
+ties the vocabulary to the weights: a permuted or edited ``vocab.json`` would make
+every decode wrong without any error, so :func:`load_vae` refuses it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -16,11 +21,20 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .._files import CorruptFileError, load_json_file, load_torch_file
+
 from .char_vae import CharVAE, CharVAEConfig
 from .selfies_vae import SelfiesVAE, SelfiesVAEConfig
 from .selfies_vocab import SelfiesVocab
 
-__all__ = ["OWN_MODELS", "WEIGHTS_DIR", "build_vae", "load_vae", "save_vae"]
+__all__ = [
+    "OWN_MODELS",
+    "WEIGHTS_DIR",
+    "build_vae",
+    "load_vae",
+    "save_vae",
+    "vocab_checksum",
+]
 
 #: Folder of the weights shipped with the package.
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -29,6 +43,12 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 OWN_MODELS = ("selfies_transformer",)
 
 MODEL_KINDS = ("selfies_transformer", "char_expressions", "char_smiles")
+
+
+def vocab_checksum(vocab: list[str]) -> str:
+    """SHA-256 of the symbols in index order (independent of JSON formatting)."""
+    text = json.dumps(list(vocab), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def build_vae(kind: str, config: dict, vocab: list[str]) -> nn.Module:
@@ -94,13 +114,15 @@ def save_vae(
     tmp = folder / "model.pt.tmp"
     torch.save(state, tmp)
     os.replace(tmp, folder / "model.pt")
+    checksum = vocab_checksum(spec["vocab"])
     with open(folder / "config.json", "w", encoding="utf-8") as fh:
-        json.dump({"model": spec["model"], "config": spec["config"]}, fh, indent=2)
+        json.dump({"model": spec["model"], "config": spec["config"],
+                   "vocab_sha256": checksum}, fh, indent=2)
     with open(folder / "vocab.json", "w", encoding="utf-8") as fh:
         json.dump(spec["vocab"], fh, indent=0)
     if record is not None:
         with open(folder / "record.json", "w", encoding="utf-8") as fh:
-            json.dump(record, fh, indent=2, default=str)
+            json.dump({**record, "vocab_sha256": checksum}, fh, indent=2, default=str)
     return folder
 
 
@@ -120,6 +142,8 @@ def load_vae(
     Raises:
         ValueError: for an unknown name.
         FileNotFoundError: when the weights are missing.
+        CorruptFileError: when a file is damaged, does not match the others, or
+            the vocabulary differs from the checksum stored with the weights.
     """
     folder = Path(name)
     if not folder.is_dir():
@@ -128,14 +152,48 @@ def load_vae(
         folder = WEIGHTS_DIR / str(name)
     if not (folder / "model.pt").exists():
         raise FileNotFoundError(f"no weights at {folder / 'model.pt'}")
-    with open(folder / "config.json", encoding="utf-8") as fh:
-        spec = json.load(fh)
-    with open(folder / "vocab.json", encoding="utf-8") as fh:
-        vocab = json.load(fh)
-    vae = build_vae(spec["model"], spec["config"], vocab)
-    state = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
-    vae.load_state_dict(state, strict=True)
+    fix = (f"Restore the folder {folder} as save_vae wrote it (for a model shipped "
+           "with the package: reinstall it or `git checkout` the folder).")
+    spec = load_json_file(folder / "config.json", "model config", fix)
+    vocab = load_json_file(folder / "vocab.json", "vocabulary (JSON list)", fix)
+    if not isinstance(spec, dict) or not {"model", "config"} <= set(spec):
+        raise CorruptFileError(f"{folder / 'config.json'} lacks 'model' and "
+                               f"'config'. {fix}")
+    if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
+        raise CorruptFileError(f"{folder / 'vocab.json'} is not a list of "
+                               f"symbols. {fix}")
+    _check_vocab(folder, spec, vocab, fix)
+    try:
+        vae = build_vae(spec["model"], spec["config"], vocab)
+    except (TypeError, ValueError) as error:
+        raise CorruptFileError(f"{folder / 'config.json'} and "
+                               f"{folder / 'vocab.json'} do not describe a model "
+                               f"({error}). {fix}") from None
+    state = load_torch_file(folder / "model.pt", "model weights", fix)
+    try:
+        vae.load_state_dict(state, strict=True)
+    except (RuntimeError, TypeError, AttributeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise CorruptFileError(f"{folder / 'model.pt'} does not match "
+                               f"{folder / 'config.json'} ({first}). {fix}") from None
     return vae.to(device).eval()
+
+
+def _check_vocab(folder: Path, spec: dict, vocab: list[str], fix: str) -> None:
+    """Compare ``vocab.json`` with the checksums stored beside the weights."""
+    stored = {"config.json": spec.get("vocab_sha256")}
+    if (folder / "record.json").exists():
+        record = load_json_file(folder / "record.json", "training record", fix)
+        if isinstance(record, dict):
+            stored["record.json"] = record.get("vocab_sha256")
+    actual = vocab_checksum(vocab)
+    for file, checksum in stored.items():
+        if checksum is not None and checksum != actual:
+            raise CorruptFileError(
+                f"{folder / 'vocab.json'} does not match the vocabulary the weights "
+                f"were trained with (sha256 {actual[:12]}..., {file} says "
+                f"{str(checksum)[:12]}...): the symbols are reordered or edited, "
+                f"so every decode would be wrong. {fix}")
 
 
 def copy_weights(src: str | os.PathLike[str], name: str) -> Path:

@@ -1,15 +1,18 @@
 r"""Loader for the character VAEs published with the ScaLES paper.
 
 Files: ``$SCALES_DATA_DIR/checkpoints/paper/<dataset>_<cell>_<beta>/w.pth`` and
-``checkpoints/paper/smiles_vocab.yaml`` (see the data README).
+``checkpoints/paper/smiles_vocab.yaml`` (see the data README). The vocabulary is
+checked against its published SHA-256 (a permuted vocabulary would decode every
+latent to wrong strings), and a damaged file gives an error naming it.
 """
 
 from __future__ import annotations
 
 import torch
-import yaml
 
+from .._files import CorruptFileError, load_torch_file, load_yaml_file
 from ..paths import resolve
+from ..sources import verified_path
 from .char_vae import CharVAE, CharVAEConfig
 
 __all__ = ["PAPER_CHECKPOINTS", "EXPRESSIONS_VOCAB", "load_paper_vae", "smiles_vocab"]
@@ -36,13 +39,33 @@ _SIZES = {
 }
 
 
+_FIX = (
+    "Replace it with the published file (see the README of $SCALES_DATA_DIR), or "
+    "delete it so that the loader looks in the cache or downloads it."
+)
+
+
 def smiles_vocab() -> list[str]:
-    """The SMILES checkpoints' symbols in index order (index 34 is the space pad)."""
-    with open(resolve("checkpoints/paper/smiles_vocab.yaml")) as fh:
-        mapping = yaml.safe_load(fh)
-    vocab = [""] * len(mapping)
+    """The SMILES checkpoints' symbols in index order (index 34 is the space pad).
+
+    Raises:
+        scales_core.sources.ChecksumError: when the file differs from the
+            published one (e.g. a permuted vocabulary).
+        CorruptFileError: when it is not a symbol -> index mapping.
+    """
+    path = verified_path("checkpoints/paper/smiles_vocab.yaml")
+    mapping = load_yaml_file(path, "SMILES vocabulary (symbol: index)", _FIX)
+    n = _SIZES["smiles"]["vocab_size"]
+    if not isinstance(mapping, dict) or sorted(
+        (int(i) if isinstance(i, int) else -1) for i in mapping.values()
+    ) != list(range(n)):
+        raise CorruptFileError(
+            f"{path} must map {n} symbols to the indices 0..{n - 1} once each. "
+            + _FIX
+        )
+    vocab = [""] * n
     for symbol, index in mapping.items():
-        vocab[int(index)] = str(symbol)
+        vocab[index] = str(symbol)
     return vocab
 
 
@@ -67,6 +90,12 @@ def load_paper_vae(name: str, device: str | torch.device = "cpu") -> CharVAE:
     vocab = EXPRESSIONS_VOCAB if data == "expressions" else smiles_vocab()
     vae = CharVAE(cfg, vocab, pad_index=vocab.index(" "))
     path = resolve(f"checkpoints/paper/{name}/w.pth")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    vae.load_state_dict(state, strict=True)
+    state = load_torch_file(path, f"published checkpoint {name!r}", _FIX)
+    try:
+        vae.load_state_dict(state, strict=True)
+    except (RuntimeError, TypeError, AttributeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise CorruptFileError(
+            f"{path} does not hold the weights of {name!r} ({first}). {_FIX}"
+        ) from None
     return vae.to(device).eval()

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._inputs import check_decode_latents, encode_input
 from .selfies_jvp import teacher_forced_jvp
 from .selfies_vocab import SelfiesVocab
 
@@ -334,6 +335,7 @@ class SelfiesVAE(nn.Module):
             sample: Draw from the posterior instead of returning its mean.
             batch: Chunk size.
         """
+        x = encode_input(x)  # a bare string or an empty list: a clear error
         tokens = self.tokenize(x) if isinstance(x, list) else x
         was_training = self.encoder.training
         self.encoder.eval()
@@ -351,6 +353,7 @@ class SelfiesVAE(nn.Module):
     @torch.no_grad()
     def decode_tokens(self, z: Tensor, batch: int = 512) -> Tensor:
         """Greedy decoding, `N x d` -> `N x L` indices."""
+        check_decode_latents(z, self.latent_dim)  # NaN/inf: an error, not a string
         return torch.cat([self.decoder.greedy(c) for c in z.split(batch)])
 
     def decode_selfies(self, z: Tensor) -> list[str]:

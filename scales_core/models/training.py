@@ -21,6 +21,7 @@ from .selfies_vocab import SelfiesVocab, to_selfies_tokens
 
 __all__ = [
     "read_lines",
+    "check_disjoint",
     "load_strings",
     "selfies_tokens",
     "char_tokens",
@@ -47,13 +48,22 @@ def load_strings(
 
     Sources: SELFIES -> MOSES train / test; char_smiles -> ZINC-250k (JT-VAE)
     valid / test; char_expressions -> the expressions set, split at random.
-    ``train_file``/``heldout_file`` (one string a line) replace them.
+    ``train_file``/``heldout_file`` (one string a line) replace them; without
+    ``heldout_file`` the first ``n_heldout`` lines of ``train_file`` are held out
+    (and not trained on).
+
+    Raises:
+        ValueError: when the held-out set shares items with the training set (an
+            over-optimistic held-out score), naming the count and a few of them.
     """
     from .. import data
 
     if train_file is not None:
         train = read_lines(train_file)
-        held = read_lines(heldout_file) if heldout_file else train[:n_heldout]
+        if heldout_file:
+            held = read_lines(heldout_file)
+        else:
+            held, train = train[:n_heldout], train[n_heldout:]
         train = train[:n_train] if n_train else train
         info = {"source": "files", "train_file": str(train_file),
                 "heldout_file": str(heldout_file)}
@@ -75,8 +85,27 @@ def load_strings(
         info = {"source": "expressions (Kusner et al. 2017), random split"}
     else:
         raise ValueError(f"unknown model kind {kind!r}")
+    check_disjoint(train, held)
     info.update(seed=seed, n_train_requested=n_train, n_heldout_requested=n_heldout)
     return train, held, info
+
+
+def check_disjoint(train: Sequence[str], held: Sequence[str]) -> None:
+    """Refuse held-out strings that also occur in the training set.
+
+    Strings are compared with whitespace removed.
+
+    Raises:
+        ValueError: naming how many held-out items are shared, and a few of them.
+    """
+    seen = {"".join(s.split()) for s in train}
+    shared = sorted({t for t in ("".join(s.split()) for s in held) if t in seen})
+    if shared:
+        raise ValueError(
+            f"the held-out set shares {len(shared)} of its items with the training "
+            f"set (e.g. {shared[:3]}); its metrics would be over-optimistic. Use a "
+            "held-out file with other items, or omit --heldout-file to hold out the "
+            "first --n-heldout lines of --train-file")
 
 
 def selfies_tokens(

@@ -75,7 +75,22 @@ class Task:
             ``valid`` is false), a bool array that is true where the string passes
             the validity check *and* the objective is finite, and ``None`` or the
             reason per string.
+
+        Raises:
+            TypeError: for a single string (it would be scored character by
+                character) or a non-iterable.
         """
+        if isinstance(strings, (str, bytes)):
+            raise TypeError(
+                f"{self.name}.evaluate expects a list of strings, got the single "
+                f"string {strings[:40]!r}; use evaluate([s]) or the task itself: "
+                "task(s)"
+            )
+        if not isinstance(strings, Iterable):
+            raise TypeError(
+                f"{self.name}.evaluate expects a list of strings, got "
+                f"{type(strings).__name__}"
+            )
         values: list[float] = []
         reasons: list[str | None] = []
         for text in strings:

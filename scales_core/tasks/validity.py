@@ -3,6 +3,10 @@ r"""Validity of decoded strings: expressions, SMILES, and molecule quality filte
 Each check comes in two forms: ``*_reason(s)`` returns ``None`` for a valid input
 and a short explanation otherwise; ``is_valid_*(s)`` returns a bool. Neither
 raises for any string. :func:`check_batch` applies a check to many strings.
+
+SMILES longer than :data:`MAX_SMILES_LENGTH` characters are invalid without being
+parsed: a decoder never emits them, and RDKit descriptors (the SA score of
+penalized logP) take tens of seconds on a 20,000-character string.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ..grammar import ExpressionSyntaxError, parse_expression
 from ..sources import verified_path
 
 __all__ = [
+    "MAX_SMILES_LENGTH",
     "RULES_FILE",
     "check_batch",
     "expression_invalid_reason",
@@ -36,6 +41,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 RULES_FILE = "rd_filters/rules.json"
+
+#: Longest SMILES (characters) that is parsed; longer ones are invalid at once
+#: (the training sets' longest is 100 characters: ZINC-250k; MOSES: 58).
+MAX_SMILES_LENGTH = 1000
 Reason = Callable[[str], "str | None"]
 
 # rd_filters property keys -> RDKit descriptor (the functions rd_filters uses)
@@ -88,9 +97,12 @@ def mol_from_smiles(smiles: str) -> Chem.Mol | None:
         smiles: the string.
 
     Returns:
-        The molecule, or ``None`` (also for an empty string or molecule).
+        The molecule, or ``None`` (also for an empty string or molecule, and for
+        a string longer than :data:`MAX_SMILES_LENGTH`).
     """
     if not isinstance(smiles, str) or not smiles.strip():
+        return None
+    if len(smiles) > MAX_SMILES_LENGTH:
         return None
     with BlockLogs():
         mol = Chem.MolFromSmiles(smiles)
@@ -112,6 +124,11 @@ def smiles_invalid_reason(smiles: str) -> str | None:
         return f"not a string: {type(smiles).__name__}"
     if not smiles.strip():
         return "empty SMILES"
+    if len(smiles) > MAX_SMILES_LENGTH:
+        return (
+            f"SMILES has {len(smiles)} characters, more than the cap of "
+            f"{MAX_SMILES_LENGTH} (scales_core.tasks.validity.MAX_SMILES_LENGTH)"
+        )
     if mol_from_smiles(smiles) is None:
         return "RDKit cannot parse the SMILES"
     return None
@@ -212,12 +229,37 @@ def check_batch(
 
     Returns:
         ``(valid, reasons)``: a bool per input, and ``None`` or the failure.
+
+    Raises:
+        TypeError: for a single string instead of a collection, a ``reason``
+            that is not callable (e.g. the arguments swapped), or a ``reason``
+            that returns something other than ``None`` or a message (e.g.
+            :func:`is_valid_smiles`, whose ``True`` would read as invalid).
     """
+    if isinstance(strings, (str, bytes)):
+        raise TypeError(
+            f"check_batch expects a collection of strings, got the single string "
+            f"{strings[:40]!r}; wrap it in a list"
+        )
+    if callable(strings) or not callable(reason):
+        raise TypeError(
+            "check_batch(strings, reason) expects strings first and a *_reason "
+            f"function second, got {type(strings).__name__} and "
+            f"{type(reason).__name__}"
+        )
     reasons: list[str | None] = []
     for text in strings:
         try:
-            reasons.append(reason(text))
+            result = reason(text)
         except Exception as error:
             logger.debug("validity check failed on %r", text, exc_info=True)
-            reasons.append(f"check raised {type(error).__name__}: {error}")
+            result = f"check raised {type(error).__name__}: {error}"
+        if result is not None and not isinstance(result, str):
+            name = getattr(reason, "__name__", type(reason).__name__)
+            raise TypeError(
+                f"{name} returned {result!r} for {text!r}; check_batch needs a "
+                "*_reason function (None when valid, else a message), such as "
+                "smiles_invalid_reason, not an is_valid_* function"
+            )
+        reasons.append(result)
     return [r is None for r in reasons], reasons
