@@ -221,3 +221,14 @@ def test_bo_config_device_checked():
     if not CUDA:
         with pytest.raises(ValueError, match="no CUDA"):
             BOConfig(device="cuda")
+
+
+def test_device_is_not_part_of_a_runs_identity():
+    """A CPU run may be resumed on a GPU; old headers have no device field."""
+    from scales_core.bo.records import header_differences
+
+    old = {"task": "t", "parameters": {"q": 5}}
+    new = {"task": "t", "parameters": {"q": 5, "device": "cuda:0"}}
+    assert header_differences(old, new) == []
+    new["parameters"]["q"] = 4
+    assert header_differences(old, new) == ["parameters.q: stored 5, requested 4"]

@@ -60,6 +60,10 @@ logger = logging.getLogger(__name__)
 #: Header fields that must agree for a file to be resumed.
 HEADER_KEYS = ("task", "method", "method_config", "parameters", "problem", "seed")
 
+#: Nested fields that may differ: where a run computes, not what (a run started on
+#: the CPU may be continued on a GPU; files written before the field existed lack it).
+FREE_FIELDS = frozenset({"parameters.device"})
+
 
 class RunLockedError(RuntimeError):
     """Another process holds the lock of a run file (it is writing that run)."""
@@ -103,6 +107,8 @@ def header_differences(stored: dict, requested: dict) -> list[str]:
     lines: list[str] = []
 
     def walk(prefix: str, old, new) -> None:
+        if prefix in FREE_FIELDS:
+            return
         if isinstance(old, dict) and isinstance(new, dict):
             for key in sorted(set(old) | set(new)):
                 walk(f"{prefix}.{key}", old.get(key), new.get(key))
