@@ -11,7 +11,7 @@ Rules, checked here rather than left to the user:
 
 * Only the latent gets a gradient: the graphs treat the decoder's parameters as
   constants, so :func:`graphed` declines (returns ``None``) when a parameter
-  requires grad while autograd is on. Freeze the decoder
+  requires grad while autograd is on (whether or not ``z`` does). Freeze the decoder
   (``decoder.requires_grad_(False)``) to use the graphs in an optimizer.
 * Outputs are copied out of the graph's static buffers, so results of earlier
   calls stay valid. A backward pass through a call that is no longer the last
@@ -68,14 +68,16 @@ class _GraphPair:
                 if grad:
                     self._backward(outs, [torch.ones_like(o) for o in outs])
         torch.cuda.current_stream().wait_stream(side)
+        # capture on the warm-up stream, where autograd placed the input's node
         self.fwd = torch.cuda.CUDAGraph()
-        with torch.set_grad_enabled(grad), torch.cuda.graph(self.fwd):
+        with torch.set_grad_enabled(grad), torch.cuda.graph(self.fwd, stream=side):
             self.static_out = tuple(fn(self.static_z))
         if grad:
             self.static_gout = [torch.zeros_like(o) for o in self.static_out]
             self.bwd = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(self.bwd, pool=self.fwd.pool()):
+            with torch.cuda.graph(self.bwd, pool=self.fwd.pool(), stream=side):
                 self.static_gz = self._backward(self.static_out, self.static_gout)
+        torch.cuda.current_stream().wait_stream(side)
 
     def _backward(self, outs, gouts) -> Tensor:
         pairs = [(o, g) for o, g in zip(outs, gouts) if o.requires_grad]
@@ -150,9 +152,9 @@ def graphed(
     """
     if not (z.is_cuda and graphs_enabled()) or owner.training:
         return None
+    if torch.is_grad_enabled() and any(p.requires_grad for p in owner.parameters()):
+        return None  # the weights may want gradients, which the graphs do not give
     grad = torch.is_grad_enabled() and z.requires_grad
-    if grad and any(p.requires_grad for p in owner.parameters()):
-        return None
     cache_key = (key, tuple(z.shape), z.dtype, z.device, grad, _param_key(owner))
     per_owner = _CACHE.setdefault(owner, OrderedDict())
     if cache_key in _FAILED:

@@ -44,18 +44,78 @@ def log(msg: str) -> None:
     sys.stdout.flush()
 
 
-def run_tests() -> dict:
+def run_tests(log_path: Path) -> dict:
     tic = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          "tests/test_devices.py"],
         cwd=ROOT, capture_output=True, text=True,
     )
+    log_path.write_text(proc.stdout + proc.stderr)
     tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
     counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|skipped|error)", tail)}
-    sys.stdout.write(proc.stdout[-3000:] + proc.stderr[-2000:])
+    sys.stdout.write(proc.stdout[-1500:])
     return {"returncode": proc.returncode, "summary": tail, **counts,
             "seconds": time.perf_counter() - tic}
+
+
+def warm_up(device: torch.device, seconds: float = 3.0) -> None:
+    """Keep the GPU busy for a few seconds so that its clocks are up before timing."""
+    x = torch.randn(4096, 4096, device=device)
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(20):
+            x = torch.tanh(x @ x)
+        torch.cuda.synchronize(device)
+
+
+def breakdown(device: torch.device, repeats: int) -> list[dict]:
+    """Where the SMILES time goes: the decoder's forward mode and the log-determinant."""
+    from scales_core.jacobian import logits_and_jacobian
+    from scales_core.score import log_det_paper
+    from scales_core.timing import median_time
+
+    def timed(fn):
+        def run():
+            fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+        return median_time(run, repeats, warmup=2)
+
+    rows = []
+    for dtype in (torch.float32, torch.float64):
+        dec = load_decoder("smiles_gru_1", device, dtype)
+        for B in (10, 100):
+            z = torch.randn(B, 56, generator=torch.Generator().manual_seed(0)).to(device, dtype)
+
+            def jac_grad():
+                x = z.clone().requires_grad_()
+                logits, A = logits_and_jacobian(dec, x)
+                torch.autograd.grad(logits.sum() + A.sum(), x)
+
+            with torch.no_grad():
+                logits, A = logits_and_jacobian(dec, z)
+
+            def det_grad():
+                lg, a = logits.clone().requires_grad_(), A.clone().requires_grad_()
+                torch.autograd.grad(log_det_paper(lg, a).sum(), (lg, a))
+
+            def qr_grad():
+                Y = A.to(torch.float64).requires_grad_()
+                torch.autograd.grad(torch.linalg.qr(Y).R.diagonal(dim1=-2, dim2=-1).abs().log().sum(), Y)
+
+            with torch.no_grad():
+                rows.append({
+                    "checkpoint": "smiles_gru_1", "B": B,
+                    "decoder_dtype": str(dtype).removeprefix("torch."),
+                    "jacobian_s": timed(lambda: logits_and_jacobian(dec, z)),
+                    "jacobian_eager_s": timed(lambda: logits_and_jacobian(dec, z, cuda_graph=False)),
+                    "log_det_s": timed(lambda: log_det_paper(logits, A)),
+                })
+            rows[-1] |= {"jacobian_grad_s": timed(jac_grad), "log_det_grad_s": timed(det_grad),
+                         "one_qr_grad_s": timed(qr_grad)}
+            log(json.dumps(rows[-1]))
+    return rows
 
 
 def agreement(device: torch.device) -> list[dict]:
@@ -113,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "gpu")
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--bo-steps", type=int, default=20)
     parser.add_argument("--n-init", type=int, default=1000)
     parser.add_argument("--skip-tests", action="store_true")
@@ -124,9 +184,13 @@ def main() -> None:
     log(f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}")
 
     result: dict = {}
+    args.out.mkdir(parents=True, exist_ok=True)
     if not args.skip_tests:
         log("CUDA tests")
-        result["tests"] = run_tests()
+        result["tests"] = run_tests(args.out / "tests.log")
+    warm_up(device)
+    log("where the SMILES time goes")
+    result["breakdown"] = breakdown(device, args.repeats)
     log("benchmark (CUDA graphs)")
     # SELFIES at B=100 with all 70 positions keeps ~60 GB of exact-gradient activations
     cases = [("expressions_gru_1", None, (10, 100)), ("smiles_gru_1", None, (10, 100)),
@@ -136,6 +200,7 @@ def main() -> None:
     # float64 arithmetic costs little more than float32 in these launch-bound kernels
     rows += [bench("smiles_gru_1", b, args.repeats, 0, device, None, torch.float64)
              for b in (10, 100)]
+    rows.append(bench("smiles_gru_1", 10, args.repeats, 0, device))  # drift check
     sys.stdout.write(markdown(rows))
     log("benchmark (eager)")
     os.environ["SCALES_CUDA_GRAPHS"] = "0"
@@ -155,7 +220,6 @@ def main() -> None:
     meta |= {"device": str(device), "device_name": torch.cuda.get_device_name(device),
              "cuda": torch.version.cuda}
     date = dt.date.today().isoformat()
-    args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{date}.json"
     path.write_text(json.dumps({"meta": meta, "rows": rows, "rows_eager": eager, **result},
                                indent=2))

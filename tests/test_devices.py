@@ -57,9 +57,11 @@ def test_char_decoder_stops_at_positions(device, cell):
     logits, A = logits_and_jacobian(dec, z)
     logits5, A5 = logits_and_jacobian(dec, z, positions=5)
     assert logits5.shape == (3, 5, 7) and A5.shape == (3, 5 * 7, 4)
-    assert_close(logits5, logits[:, :5], rtol=0, atol=0)
-    assert_close(A5, A[:, : 5 * 7], rtol=0, atol=0)
-    assert_close(dec(z, positions=5), dec(z)[:, :5], rtol=0, atol=0)
+    # bit for bit on the CPU; cuBLAS may pick another kernel for another length
+    tol = dict(rtol=0, atol=0) if device.type == "cpu" else dict(rtol=1e-6, atol=1e-6)
+    assert_close(logits5, logits[:, :5], **tol)
+    assert_close(A5, A[:, : 5 * 7], **tol)
+    assert_close(dec(z, positions=5), dec(z)[:, :5], **tol)
     with pytest.raises(ValueError, match="positions"):
         dec(z, positions=0)
 

@@ -96,36 +96,35 @@ def run_recurrence(
     return out
 
 
-def _cell_weights(rnn: nn.GRU | nn.LSTM, layer: int) -> dict[str, tuple[Tensor, ...]]:
-    """Per-gate transposed weights and biases of one layer (`H_in x H` / `H`)."""
-    gates = 4 if isinstance(rnn, nn.LSTM) else 3
-    w_ih = getattr(rnn, f"weight_ih_l{layer}")
-    w_hh = getattr(rnn, f"weight_hh_l{layer}")
+def _cell_weights(rnn: nn.GRU | nn.LSTM, layer: int) -> dict[str, Tensor]:
+    """Transposed weights of one layer, all gates side by side (`H_in x G*H`, `G*H`)."""
     return {
-        "w_ih": tuple(w.T for w in w_ih.chunk(gates, dim=0)),
-        "b_ih": getattr(rnn, f"bias_ih_l{layer}").chunk(gates),
-        "w_hh": tuple(w.T for w in w_hh.chunk(gates, dim=0)),
-        "b_hh": getattr(rnn, f"bias_hh_l{layer}").chunk(gates),
+        "w_ih": getattr(rnn, f"weight_ih_l{layer}").T,
+        "b_ih": getattr(rnn, f"bias_ih_l{layer}"),
+        "w_hh": getattr(rnn, f"weight_hh_l{layer}").T,
+        "b_hh": getattr(rnn, f"bias_hh_l{layer}"),
     }
 
 
 def _gru_cell_jvp(
-    xs: tuple[Tensor, ...],
-    dxs: tuple[Tensor, ...],
+    x: Tensor,
+    dx: Tensor,
     state: tuple[Tensor, ...],
     dstate: tuple[Tensor, ...],
-    w: dict[str, tuple[Tensor, ...]],
+    w: dict[str, Tensor],
 ) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
     r"""One GRU step and its tangents.
 
-    With ``g_n = (1 - u)(1 - n^2)`` the tangent update folds into
-    ``dh' = u dh + g_n dx_n + g_n h_n r(1-r) P_r + g_n r M_n + (h - n) u(1-u) P_z``
-    (``P_r = dx_r + dh W_r``, ``M_n = dh W_n``, ``P_z = dx_z + dh W_z``), so each
-    step costs three matmuls and five elementwise kernels on the wide tensors.
+    With ``G = dh W_hh`` (all three gates in one matmul), ``g_n = (1 - u)(1 - n^2)``
+    and ``P_x = dx_x + G_x``, the tangent update is
+    ``dh' = u dh + c_r P_r + c_z P_z + g_n dx_n + c_m G_n`` with
+    ``c_r = g_n h_n r(1-r)``, ``c_z = (h - n) u(1-u)``, ``c_m = g_n r``; it is
+    evaluated as ``sum_gates(dx * a + G * b) + u dh`` on `batch x k x 3H` tensors,
+    so a step costs two matmuls and four wide elementwise kernels.
 
     Args:
-        xs: Input projections per gate (r, z, n), each `batch x H`.
-        dxs: Their tangents, each `batch x k x H`.
+        x: Input projections ``x W_ih^T + b_ih`` of the gates (r, z, n), `batch x 3H`.
+        dx: Their tangents, `batch x k x 3H` (or `1 x k x 3H`, shared by the batch).
         state: ``(h,)`` with `h` of shape `batch x H`.
         dstate: ``(dh,)``, `batch x k x H`.
         w: Output of :func:`_cell_weights`.
@@ -134,56 +133,50 @@ def _gru_cell_jvp(
         The new ``(h,)`` and ``(dh,)``.
     """
     (h,), (dh,) = state, dstate
-    (xr, xz, xn), (dxr, dxz, dxn) = xs, dxs
-    (w_r, w_z, w_n), (b_r, b_z, b_n) = w["w_hh"], w["b_hh"]
     B, k, H = dh.shape
-    dh2 = dh.reshape(B * k, H)
-    r = torch.sigmoid(xr + h @ w_r + b_r)
-    u = torch.sigmoid(xz + h @ w_z + b_z)
-    hn = h @ w_n + b_n
+    gh = torch.addmm(w["b_hh"], h, w["w_hh"])  # (B, 3H)
+    xr, xz, xn = x.chunk(3, dim=-1)
+    _, _, hn = gh.chunk(3, dim=-1)
+    rz = torch.sigmoid(x[:, : 2 * H] + gh[:, : 2 * H])
+    r, u = rz.chunk(2, dim=-1)
     n = torch.tanh(xn + r * hn)
-    P_r = torch.addmm(dxr.reshape(B * k, H), dh2, w_r).view(B, k, H)
-    P_z = torch.addmm(dxz.reshape(B * k, H), dh2, w_z).view(B, k, H)
-    M_n = (dh2 @ w_n).view(B, k, H)
+    G = (dh.reshape(B * k, H) @ w["w_hh"]).view(B, k, 3 * H)
     g_n = (1 - u) * (1 - n * n)
-    new_dh = u.unsqueeze(1) * dh
-    new_dh = torch.addcmul(new_dh, g_n.unsqueeze(1), dxn)
-    new_dh = torch.addcmul(new_dh, (g_n * hn * r * (1 - r)).unsqueeze(1), P_r)
-    new_dh = torch.addcmul(new_dh, (g_n * r).unsqueeze(1), M_n)
-    new_dh = torch.addcmul(new_dh, ((h - n) * u * (1 - u)).unsqueeze(1), P_z)
-    return ((1 - u) * n + u * h,), (new_dh,)
+    c_r = g_n * hn * r * (1 - r)
+    c_z = (h - n) * u * (1 - u)
+    a = torch.cat([c_r, c_z, g_n], dim=-1).unsqueeze(1)  # (B, 1, 3H), on dx
+    b = torch.cat([c_r, c_z, g_n * r], dim=-1).unsqueeze(1)  # on G
+    terms = torch.addcmul(dx * a, G, b).view(B, k, 3, H).sum(2)
+    new_dh = torch.addcmul(terms, u.unsqueeze(1), dh)
+    return (n + u * (h - n),), (new_dh,)
 
 
 def _lstm_cell_jvp(
-    xs: tuple[Tensor, ...],
-    dxs: tuple[Tensor, ...],
+    x: Tensor,
+    dx: Tensor,
     state: tuple[Tensor, ...],
     dstate: tuple[Tensor, ...],
-    w: dict[str, tuple[Tensor, ...]],
+    w: dict[str, Tensor],
 ) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
     r"""One LSTM step (gates i, f, g, o) and its tangents; state is ``(h, c)``.
 
-    ``dc' = c f(1-f) P_f + f dc + g i(1-i) P_i + i (1-g^2) P_g`` and
-    ``dh' = tanh(c') o(1-o) P_o + o (1 - tanh^2 c') dc'`` with
-    ``P_x = dx_x + dh W_x``.
+    With ``P = dx + dh W_hh`` (all four gates), ``dc' = f dc + c f(1-f) P_f
+    + g i(1-i) P_i + i (1-g^2) P_g`` and ``dh' = tanh(c') o(1-o) P_o
+    + o (1 - tanh^2 c') dc'``. Shapes as in :func:`_gru_cell_jvp` with `4H`.
     """
     (h, c), (dh, dc) = state, dstate
     B, k, H = dh.shape
-    dh2 = dh.reshape(B * k, H)
-    pre = [x + h @ wh + bh for x, wh, bh in zip(xs, w["w_hh"], w["b_hh"])]
-    P = [
-        torch.addmm(dx.reshape(B * k, H), dh2, wh).view(B, k, H)
-        for dx, wh in zip(dxs, w["w_hh"])
-    ]
-    i, f, o = (torch.sigmoid(pre[j]) for j in (0, 1, 3))
-    g = torch.tanh(pre[2])
-    new_dc = f.unsqueeze(1) * dc
-    new_dc = torch.addcmul(new_dc, (c * f * (1 - f)).unsqueeze(1), P[1])
-    new_dc = torch.addcmul(new_dc, (g * i * (1 - i)).unsqueeze(1), P[0])
-    new_dc = torch.addcmul(new_dc, (i * (1 - g * g)).unsqueeze(1), P[2])
+    pre = x + torch.addmm(w["b_hh"], h, w["w_hh"])  # (B, 4H)
+    P = (dh.reshape(B * k, H) @ w["w_hh"]).view(B, k, 4 * H) + dx
+    s = torch.sigmoid(pre)
+    i, f, _, o = s.chunk(4, dim=-1)
+    g = torch.tanh(pre[:, 2 * H : 3 * H])
+    coef = torch.cat([g * i * (1 - i), c * f * (1 - f), i * (1 - g * g)], dim=-1)
+    new_dc = (P[..., : 3 * H] * coef.unsqueeze(1)).view(B, k, 3, H).sum(2)
+    new_dc = torch.addcmul(new_dc, f.unsqueeze(1), dc)
     c = f * c + i * g
     tc = torch.tanh(c)
-    new_dh = (tc * o * (1 - o)).unsqueeze(1) * P[3]
+    new_dh = (tc * o * (1 - o)).unsqueeze(1) * P[..., 3 * H :]
     new_dh = torch.addcmul(new_dh, (o * (1 - tc * tc)).unsqueeze(1), new_dc)
     return (o * tc, c), (new_dh, new_dc)
 
@@ -195,7 +188,7 @@ class RecurrenceJVP:
     pass with `k`-times wider matmuls, and the result stays an ordinary autograd
     graph whose backward gives exact second derivatives. Steps run time-major
     (all layers at step `t`, then `t + 1`), so no per-layer sequence tensors are
-    stacked.
+    stacked, and the gates of a layer share one matmul.
 
     Args:
         rnn: An ``nn.GRU`` or ``nn.LSTM`` (its parameters are used; no dropout).
@@ -208,12 +201,12 @@ class RecurrenceJVP:
         self.cell = _lstm_cell_jvp if self.is_lstm else _gru_cell_jvp
         self.weights = [_cell_weights(rnn, k) for k in range(rnn.num_layers)]
         w0 = self.weights[0]
-        self.x0 = tuple(x @ wi + bi for wi, bi in zip(w0["w_ih"], w0["b_ih"]))
+        self.x0 = torch.addmm(w0["b_ih"], x, w0["w_ih"])  # (batch, G*H), constant
         batch, hidden, k = x.shape[0], rnn.hidden_size, dx.shape[-2]
-        # constant over time: materialize the (batch, k, H) tangents once
-        self.dx0 = tuple(
-            (dx @ wi).expand(batch, k, hidden).contiguous() for wi in w0["w_ih"]
-        )
+        # constant over time; a tangent shared by the batch stays 1 x k x G*H
+        self.dx0 = dx @ w0["w_ih"]
+        if self.dx0.dim() == 2:
+            self.dx0 = self.dx0.unsqueeze(0)
         n_state = 2 if self.is_lstm else 1
         self.state = [
             tuple(x.new_zeros(batch, hidden) for _ in range(n_state))
@@ -230,10 +223,9 @@ class RecurrenceJVP:
         for layer, w in enumerate(self.weights):
             if layer > 0:
                 h, dh = self.state[layer - 1][0], self.dstate[layer - 1][0]
-                xs = tuple(h @ wi + bi for wi, bi in zip(w["w_ih"], w["b_ih"]))
+                xs = torch.addmm(w["b_ih"], h, w["w_ih"])
                 B, k, H = dh.shape
-                dh2 = dh.reshape(B * k, H)
-                dxs = tuple((dh2 @ wi).view(B, k, -1) for wi in w["w_ih"])
+                dxs = (dh.reshape(B * k, H) @ w["w_ih"]).view(B, k, -1)
             self.state[layer], self.dstate[layer] = self.cell(
                 xs, dxs, self.state[layer], self.dstate[layer], w
             )
