@@ -8,7 +8,7 @@ PARAMS ?= quick
 SCALES_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export SCALES_DATA_DIR
 
-.PHONY: install test book notebooks html check-book benchmark clean
+.PHONY: install test book notebooks html check-book benchmark gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -40,6 +40,10 @@ check-book: install
 
 benchmark: install
 	$(PY) scripts/benchmark_score.py
+
+# on a machine with a CUDA GPU: CUDA tests, GPU benchmark, 20-step BO; results/gpu/<date>.json
+gpu-check: install
+	PYTHON=$(abspath $(PY)) bash scripts/gpu_check.sh
 
 clean:
 	rm -rf _build

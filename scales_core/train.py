@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--beta-warmup-steps", type=int, default=2000, help="linear 0->beta")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    t.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     t.add_argument("--checkpoint-minutes", type=float, default=5.0)
     t.add_argument("--n-prior", type=int, default=1000, help="prior decodes at the end")
     t.add_argument("--no-progress", action="store_true")
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Options that may take new values on ``--resume`` (run length and logging).
 RESUMABLE = ("epochs", "max_steps", "max_minutes", "checkpoint_minutes", "no_progress",
-             "threads", "n_prior")
+             "threads", "n_prior", "device")
 
 #: Files and folders a run writes in ``--out`` (what ``--overwrite`` deletes).
 OUTPUTS = ("checkpoint.pt", "checkpoint.tmp", "record.json", "final")
@@ -143,6 +144,12 @@ def check_args(args: argparse.Namespace) -> None:
     if args.d_model % args.n_heads:
         raise ValueError(f"--d-model ({args.d_model}) must be a multiple of "
                          f"--n-heads ({args.n_heads})")
+    try:
+        device = torch.device(args.device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"--device {args.device!r}: {error}") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {args.device}: torch sees no CUDA GPU")
 
 
 def _explicit(argv: list[str]) -> dict:
@@ -204,7 +211,7 @@ def _prepare_out(out: Path, args: argparse.Namespace) -> None:
 
 def _resumed_args(args: argparse.Namespace, argv: list[str], ckpt: dict):
     """The saved options, with the allowed new values; refuses other changes."""
-    saved = dict(ckpt["args"])
+    saved = {"device": "cpu", **ckpt["args"]}  # runs saved before --device existed
     given = _explicit(argv)
     changed = [f"--{k.replace('_', '-')}: saved {saved.get(k)!r}, given {v!r}"
                for k, v in given.items()
@@ -329,6 +336,8 @@ def _main(argv: list[str]) -> dict:
     except (ValueError, OSError) as error:  # bad options or files: a clear exit
         raise SystemExit(f"error: {error}") from error
     vae, x_train, x_held, info = prepared
+    device = torch.device(args.device)
+    vae.to(device)
     opt = torch.optim.AdamW(vae.parameters(), lr=args.lr,
                             weight_decay=args.weight_decay)
     step, epoch, pos, elapsed = 0, 0, 0, 0.0
@@ -381,7 +390,7 @@ def _main(argv: list[str]) -> dict:
                 group["lr"] = args.lr * lr_factor(step, total, args.warmup_steps,
                                                   args.min_lr_ratio)
             beta = args.beta * min(1.0, step / max(1, args.beta_warmup_steps))
-            terms = loss_terms(vae, x_train[batches[pos]], beta)
+            terms = loss_terms(vae, x_train[batches[pos]].to(device), beta)
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)

@@ -90,6 +90,13 @@ def draw_latents(
     )
 
 
+def _device_of(decoder) -> torch.device:
+    """The device of a module's parameters (CPU for a plain function)."""
+    params = getattr(decoder, "parameters", None)
+    first = next(iter(params()), None) if callable(params) else None
+    return first.device if first is not None else torch.device("cpu")
+
+
 def score_draw(
     decoder,
     z: Tensor,
@@ -104,11 +111,13 @@ def score_draw(
         ``{"prior", "log_det", "polarity", "likelihood"[, "uncertainty"]}``, each an
         `n` array. ScaLES for any ``rho`` is ``prior + rho * log_det``.
     """
+    device = _device_of(decoder)
+    z = z.to(device)
+
     def jacobian_scores(x: Tensor) -> Tensor:
-        # one Jacobian per batch serves the log-det, polarity and likelihood terms
-        logits, A = logits_and_jacobian(decoder, x)
-        if positions is not None:
-            logits, A = logits[:, :positions], A[:, : positions * logits.shape[-1]]
+        # one Jacobian per batch serves the log-det, polarity and likelihood terms;
+        # a causal decoder stops at ``positions``
+        logits, A = logits_and_jacobian(decoder, x, positions=positions)
         return torch.stack(
             [log_det_paper(logits, A), polarity_from_jacobian(A), likelihood_from_logits(logits)], -1
         )
@@ -199,10 +208,11 @@ def _encodable(vae, items: list[str], need: int) -> list[str]:
     return keep
 
 
-def load_setup(dataset: str, model: str | None = None):
+def load_setup(dataset: str, model: str | None = None, device: str | torch.device = "cpu"):
     """``(vae, is_valid, setup)`` for ``"expressions"``, ``"smiles"`` or ``"selfies"``.
 
-    ``model`` overrides the dataset's default checkpoint (e.g. ``"smiles_gru_0.05"``).
+    ``model`` overrides the dataset's default checkpoint (e.g. ``"smiles_gru_0.05"``);
+    the VAE is put on ``device``.
     """
     import dataclasses
 
@@ -217,6 +227,7 @@ def load_setup(dataset: str, model: str | None = None):
         vae = models.load_paper_vae(setup.model)
     else:
         vae = models.load_vae(setup.model)
+    vae = vae.to(device).eval()
     is_valid = {
         "grammar": tasks.is_valid_expression,
         "rdkit": tasks.is_valid_smiles,
@@ -235,6 +246,7 @@ def run_validity_experiment(
     batch_size: int = 50,
     progress: bool = False,
     model: str | None = None,
+    device: str | torch.device = "cpu",
 ):
     r"""Table 1 for one dataset: AUROC of every score for validity.
 
@@ -249,6 +261,7 @@ def run_validity_experiment(
         batch_size: Latents per score call.
         progress: tqdm bars.
         model: Override the dataset's default checkpoint.
+        device: Where the VAE and the scores run (``"cpu"``, ``"cuda"``).
 
     Returns:
         ``(frame, summary)``: a per-latent ``pandas.DataFrame`` (source, decode, valid,
@@ -259,7 +272,7 @@ def run_validity_experiment(
 
     from .uncertainty import uncertainty_score
 
-    vae, is_valid, setup = load_setup(dataset, model)
+    vae, is_valid, setup = load_setup(dataset, model, device)
     decoder = vae.decoder.requires_grad_(False)
 
     def uc(x: Tensor) -> Tensor:

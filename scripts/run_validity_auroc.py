@@ -27,12 +27,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default=None, help="override the checkpoint, e.g. smiles_gru_0.05")
     parser.add_argument("--out", type=Path, default=Path("results/validity_auroc"))
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     frame, summary = run_validity_experiment(
         args.dataset, args.n, args.n_calibration, args.rho_grid, args.seed, progress=True,
-        model=args.model,
+        model=args.model, device=args.device,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.dataset if args.model is None else f"{args.dataset}_{args.model}"

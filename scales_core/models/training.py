@@ -221,12 +221,14 @@ def evaluate(
     """
     was_training = vae.training
     vae.eval()
+    device = next(vae.parameters()).device
     g = torch.Generator().manual_seed(seed)
     exact, parts = [], {"recon": 0.0, "kl": 0.0, "token_acc": 0.0}
     for chunk in held.split(batch):
+        chunk = chunk.to(device)
         mu = vae.encode(chunk)
         decoded = vae.decode_tokens(mu)
-        exact.append((decoded == chunk).all(1))
+        exact.append((decoded == chunk).all(1).cpu())
         for k, v in loss_terms(vae, chunk, 0.0).items():
             if k in parts:
                 parts[k] += float(v) * len(chunk) / len(held)
