@@ -26,6 +26,15 @@ def _seed():
     yield
 
 
+@pytest.fixture
+def one_thread():
+    """Run the test with one torch thread (restored afterwards)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(params=[torch.float32, torch.float64], ids=["f32", "f64"])
 def dtype(request):
     return request.param

@@ -39,12 +39,8 @@ CONFIG = BOConfig(
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one torch thread: bit-for-bit runs and no oversubscription under Dask
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def toy_evaluate(strings):

@@ -22,13 +22,8 @@ from scales_core.bo import (
 EPS = 1e-9
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # two threads on a shared 2-core machine are ~100x slower on these small ops
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# two threads on a shared 2-core machine are ~100x slower on these small ops
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def concave(x_star: torch.Tensor):

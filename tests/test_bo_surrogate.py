@@ -16,12 +16,8 @@ from scales_core.bo import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one torch thread: bit-for-bit runs and no oversubscription under Dask
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def data(n=40, d=4, seed=0):

@@ -25,12 +25,8 @@ CKPT = "checkpoints/paper/expressions_gru_1/w.pth"
 TINY = dict(n_init=12, q=2)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one torch thread: bit-for-bit runs and no oversubscription under Dask
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def fake_run(out, method, seed, calls, done=True, steps=()):

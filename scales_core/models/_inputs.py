@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["check_decode_latents", "encode_input"]
+__all__ = ["check_decode_latents", "encode_input", "decoded_positions"]
 
 
 def encode_input(x: object) -> list | Tensor:
@@ -76,3 +76,16 @@ def check_decode_latents(z: object, latent_dim: int) -> None:
             f"cannot decode non-finite latents (NaN or inf in rows {rows[:10]}); "
             "find where they came from (a diverged optimizer step?) and drop them"
         )
+
+
+def decoded_positions(positions: int | None, max_len: int) -> int:
+    """How many positions a causal decoder decodes: ``min(positions, L)``, all by default.
+
+    Raises:
+        ValueError: unless ``positions`` is ``None`` or a positive int.
+    """
+    if positions is None:
+        return max_len
+    if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
+        raise ValueError(f"positions must be a positive int, got {positions!r}")
+    return min(positions, max_len)

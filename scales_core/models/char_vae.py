@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ._inputs import check_decode_latents, encode_input
+from ._inputs import check_decode_latents, decoded_positions, encode_input
 from .recurrent import RecurrenceJVP, run_recurrence
 
 __all__ = ["CharVAEConfig", "CharEncoder", "CharDecoder", "PropertyNet", "CharVAE"]
@@ -109,15 +109,6 @@ class CharDecoder(nn.Module):
         """The latent size `d`."""
         return self.cfg.latent_dim
 
-    def _positions(self, positions: int | None) -> int:
-        """The number of decoded positions, ``min(positions, L)``."""
-        L = self.cfg.max_len
-        if positions is None:
-            return L
-        if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
-            raise ValueError(f"positions must be a positive int, got {positions!r}")
-        return min(positions, L)
-
     def forward(self, z: Tensor, positions: int | None = None) -> Tensor:
         r"""Decode.
 
@@ -130,7 +121,7 @@ class CharDecoder(nn.Module):
             A `batch x K x D` tensor of logits (`K = L` by default).
         """
         cfg = self.cfg
-        K = self._positions(positions)
+        K = decoded_positions(positions, self.cfg.max_len)
         z = z.to(self.project.weight)
         ctx = self.project(z)  # (batch, H)
         p_drop = cfg.dropout if self.training else 0.0
@@ -166,7 +157,7 @@ class CharDecoder(nn.Module):
             ``(logits, A)``: `batch x K x D` and `batch x (K*D) x d`.
         """
         cfg = self.cfg
-        K = self._positions(positions)
+        K = decoded_positions(positions, self.cfg.max_len)
         z = z.to(self.project.weight)
         B, d = z.shape
         ctx = self.project(z)  # (B, H)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._inputs import check_decode_latents, encode_input
+from ._inputs import check_decode_latents, decoded_positions, encode_input
 from .selfies_jvp import teacher_forced_jvp
 from .selfies_vocab import SelfiesVocab
 
@@ -231,15 +231,6 @@ class SelfiesDecoder(nn.Module):
         start = torch.ones_like(tokens[:, :1])
         return torch.cat([start, tokens[:, :-1]], 1)
 
-    def _positions(self, positions: int | None) -> int:
-        """The number of decoded positions, ``min(positions, L)``."""
-        L = self.cfg.max_len
-        if positions is None:
-            return L
-        if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
-            raise ValueError(f"positions must be a positive int, got {positions!r}")
-        return min(positions, L)
-
     def forward(self, z: Tensor, positions: int | None = None) -> Tensor:
         r"""Logits of the greedy decode, `B x d` -> `B x K x D`, smooth in ``z``.
 
@@ -248,7 +239,7 @@ class SelfiesDecoder(nn.Module):
             positions: Decode only the first `K` positions (default all `L`); the
                 decoder is causal, so they equal the first `K` of a full decode.
         """
-        K = self._positions(positions)
+        K = decoded_positions(positions, self.cfg.max_len)
         tokens = self.greedy(z.detach(), max_len=K)
         return self.teacher_forced(z, self.shift(tokens))
 
@@ -271,7 +262,7 @@ class SelfiesDecoder(nn.Module):
             ``(logits, A)``: `B x K x D` and `B x (K*D) x d`.
         """
         B, d = z.shape
-        K = self._positions(positions)
+        K = decoded_positions(positions, self.cfg.max_len)
         inputs = self.shift(self.greedy(z.detach(), max_len=K))
         if not (self.training and self.cfg.dropout > 0):
             return teacher_forced_jvp(self, z, inputs)
