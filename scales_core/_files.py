@@ -83,25 +83,24 @@ def load_torch_file(
         raise _fail(path, what, error, fix) from None
 
 
-def load_json_file(path: str | os.PathLike, what: str, fix: str) -> Any:
-    """Parse a JSON file with a clear error (see :func:`load_torch_file`)."""
+def _load_parsed(path, what: str, fix: str, parse, errors: tuple) -> Any:
+    """Open a text file and ``parse`` it; a missing or unparsable file names itself."""
     try:
         with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+            return parse(fh)
     except FileNotFoundError:
         raise FileNotFoundError(f"no {what} at {path}. {fix}") from None
-    except (ValueError, UnicodeDecodeError) as error:
+    except (*errors, UnicodeDecodeError) as error:
         raise _fail(path, what, error, fix) from None
+
+
+def load_json_file(path: str | os.PathLike, what: str, fix: str) -> Any:
+    """Parse a JSON file with a clear error (see :func:`load_torch_file`)."""
+    return _load_parsed(path, what, fix, json.load, (ValueError,))
 
 
 def load_yaml_file(path: str | os.PathLike, what: str, fix: str) -> Any:
     """Parse a YAML file (safe loader) with a clear error."""
     import yaml
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no {what} at {path}. {fix}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise _fail(path, what, error, fix) from None
+    return _load_parsed(path, what, fix, yaml.safe_load, (yaml.YAMLError,))
