@@ -173,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "gpu")
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--bo-steps", type=int, default=20)
     parser.add_argument("--n-init", type=int, default=1000)
     parser.add_argument("--skip-tests", action="store_true")

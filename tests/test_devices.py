@@ -275,3 +275,16 @@ def test_validity_scores_on_device(device):
     here = score_draw(char_decoder(L=15).double().to(device), z, positions=8, batch_size=4)
     for key in cpu:
         np.testing.assert_allclose(here[key], cpu[key], rtol=1e-6, atol=1e-6)
+
+
+def test_graphs_apply_only_to_frozen_decoders_on_a_gpu(monkeypatch):
+    """``graphed`` declines CPU inputs, train mode and disabled graphs (eager is used)."""
+    from scales_core.cuda_graph import graphed, graphs_enabled
+
+    dec = char_decoder()
+    z = torch.randn(2, 4)
+    assert graphed(dec.logits_and_jacobian, z, dec) is None
+    monkeypatch.setenv("SCALES_CUDA_GRAPHS", "0")
+    assert not graphs_enabled()
+    if CUDA:
+        assert graphed(dec.cuda().logits_and_jacobian, z.cuda(), dec) is None
