@@ -57,7 +57,7 @@ def check_logits(logits: Tensor, batch: int) -> None:
 
 
 def call_decoder(decoder: Decoder, z: Tensor) -> Tensor:
-    """Run the decoder, turning a shape error inside it into a ``ValueError``."""
+    """Run the decoder; a shape or dtype error inside it becomes a ``ValueError``."""
     try:
         return decoder(z)
     except RuntimeError as err:
@@ -65,6 +65,11 @@ def call_decoder(decoder: Decoder, z: Tensor) -> Tensor:
             raise ValueError(
                 f"latent size mismatch: the decoder failed on z of shape "
                 f"{tuple(z.shape)}: {err}"
+            ) from err
+        if "dtype" in str(err) or "scalar type" in str(err):
+            raise ValueError(
+                f"dtype mismatch: the decoder failed on z of dtype {z.dtype} (pass z "
+                f"in the decoder's dtype): {err}"
             ) from err
         raise
 

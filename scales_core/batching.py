@@ -30,10 +30,16 @@ def map_batches(
         grad: Keep autograd on (off by default: scoring only).
 
     Returns:
-        The `n x ...` concatenation, detached unless ``grad``.
+        The `n x ...` concatenation, detached unless ``grad``. An empty ``z``
+        (``n = 0``) gives an empty `(0,)` tensor of ``z``'s dtype and device without
+        calling ``fn`` (whose output shape is then unknown: `(0,)` is that of a
+        score, one value per row).
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    is_int = isinstance(batch_size, int) and not isinstance(batch_size, bool)
+    if not is_int or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if z.shape[0] == 0:
+        return z.new_empty((0,))
     outs = []
     starts = range(0, z.shape[0], batch_size)
     with torch.set_grad_enabled(grad):

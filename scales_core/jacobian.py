@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import numbers
 import warnings
 
 import torch
@@ -45,6 +47,18 @@ def check_positions(positions: int | None) -> None:
         return
     if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
         raise ValueError(f"positions must be a positive int or None, got {positions!r}")
+
+
+def check_eps(eps: float) -> None:
+    """Raise ``ValueError`` unless ``eps`` (a finite-difference step) is a positive,
+    finite real number."""
+    if (
+        isinstance(eps, bool)
+        or not isinstance(eps, numbers.Real)
+        or not math.isfinite(eps)
+        or eps <= 0
+    ):
+        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
 
 
 def _takes_positions(fn) -> bool:
@@ -130,6 +144,7 @@ def logits_and_jacobian(
     if method not in JACOBIAN_METHODS:
         raise ValueError(f"unknown Jacobian method {method!r}; use {JACOBIAN_METHODS}")
     check_positions(positions)
+    check_eps(eps)
     check_latents(z, decoder)
     with eval_mode(decoder):
         logits, A = _logits_and_jacobian(
@@ -143,6 +158,13 @@ def _logits_and_jacobian(decoder, z, method, eps, use_decoder_jvp, positions, cu
     B, d = z.shape
     if method == "fd":
         decoder = _with_positions(decoder, positions)
+        lost = (z + eps == z).any(-1)
+        if lost.any():
+            raise ValueError(
+                f"eps={eps} is below the resolution of z ({z.dtype}) in rows "
+                f"{lost.nonzero().flatten().tolist()[:10]}: the finite differences "
+                "would be zero; use jacobian='forward' or a larger eps"
+            )
         # (B, d+1, d): z itself, then z + eps * e_k for each direction k.
         steps = torch.cat([z.new_zeros(1, d), eps * torch.eye(d).to(z)])
         zz = (z[:, None, :] + steps).reshape(B * (d + 1), d)

@@ -26,13 +26,17 @@ paper's value is never below it (a left inverse versus the Moore-Penrose one).
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from ._checks import Decoder, check_latents
 from .jacobian import (
     JACOBIAN_METHODS,
+    check_eps,
     check_positions,
     decoder_logits,
     logits_and_jacobian,
@@ -45,20 +49,59 @@ __all__ = [
     "log_det_pinv",
     "log_det_forward",
     "FORMULAS",
+    "CHUNK_SIZE",
+    "rank_deficient",
 ]
 
 FORMULAS = ("paper", "forward")
 GRAD_MODES = ("exact", "cpa")
+#: Default rows per chunk of :class:`ScaLES`: the exact-gradient graph of one row of
+#: the SMILES checkpoint (L=120, D=35, d=56) takes about 80 MB on a CPU.
+CHUNK_SIZE = 8
+
+
+def _check_rho(rho) -> float:
+    """``rho`` as a finite float; ``ValueError`` naming ``rho`` otherwise."""
+    if isinstance(rho, Tensor):
+        ok = rho.numel() == 1 and rho.dtype != torch.bool and not rho.is_complex()
+        value = float(rho.detach()) if ok else None
+    else:
+        ok = isinstance(rho, numbers.Real) and not isinstance(rho, bool)
+        value = float(rho) if ok else None
+    if value is None or not math.isfinite(value):
+        raise ValueError(f"rho must be a finite real number, got {rho!r}")
+    return value
+
+
+def _check_chunk_size(chunk_size) -> None:
+    if chunk_size is None:
+        return
+    is_int = isinstance(chunk_size, int) and not isinstance(chunk_size, bool)
+    if not is_int or chunk_size < 1:
+        raise ValueError(
+            f"chunk_size must be a positive int or None, got {chunk_size!r}"
+        )
 
 
 def prior_score(z: Tensor) -> Tensor:
     r"""Standard normal log-density, `batch x d` -> `batch`.
 
     .. math:: \log N(z; 0, I) = -\tfrac12 \|z\|^2 - \tfrac d2 \log 2\pi
+
+    Raises:
+        ValueError: where ``|z|^2 / 2`` does not fit ``z``'s dtype (``|z|`` beyond
+            about ``1e19`` in float32, ``1e154`` in float64).
     """
     check_latents(z)
     d = z.shape[-1]
-    return -0.5 * z.square().sum(-1) - 0.5 * d * math.log(2 * math.pi)
+    value = -0.5 * z.square().sum(-1) - 0.5 * d * math.log(2 * math.pi)
+    if not torch.isfinite(value).all():
+        bad = (~torch.isfinite(value)).nonzero().flatten().tolist()
+        raise ValueError(
+            f"|z|^2/2 overflows {z.dtype} in rows {bad[:10]} (|z| too large for a "
+            "latent of a standard normal prior; use float64 or smaller latents)"
+        )
+    return value
 
 
 def _logdet_gram(rows: Tensor, log_scale: Tensor) -> Tensor:
@@ -81,21 +124,74 @@ def _logdet_gram(rows: Tensor, log_scale: Tensor) -> Tensor:
     return 2 * d * m.squeeze(-1) + 2 * torch.log(diag).sum(-1)
 
 
-def _prepare(logits: Tensor, A: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Float64 copies: logits `B x L x D`, A as `B x L x D x d`, log-softmax."""
+def rank_deficient(A: Tensor) -> Tensor:
+    r"""Rows of a batch whose Jacobian has lost rank (fewer than `d` directions).
+
+    ``A`` counts as rank-deficient when a diagonal entry of its thin QR factor is at
+    most ``max|R_kk| * max(n, d) * eps`` with ``eps`` the float64 machine epsilon
+    (NumPy's ``matrix_rank`` tolerance; ``min|R_kk|`` bounds the smallest singular
+    value from above, so no matrix of full rank by that rule is flagged). This
+    catches exact rank loss (a latent coordinate the decoder ignores, saturated
+    units), not ill-conditioning: the published SMILES Jacobians have condition
+    numbers near ``1e9`` and keep their (finite) scores, in float32 too.
+
+    Args:
+        A: `batch x n x d` Jacobian.
+
+    Returns:
+        A `batch` bool tensor, no gradient.
+    """
+    n, d = A.shape[-2:]
+    with torch.no_grad():
+        R = torch.linalg.qr(A.detach().to(torch.float64), mode="r").R
+        diag = torch.diagonal(R, dim1=-2, dim2=-1).abs()
+        tol = diag.amax(-1) * max(n, d) * torch.finfo(torch.float64).eps
+        return diag.amin(-1) <= tol
+
+
+def _prepare(logits: Tensor, A: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Float64 logits `B x L x D`, A as `B x L x D x d`, log-softmax, and the mask.
+
+    Rows where ``A`` is rank-deficient (:func:`rank_deficient`) get a stand-in
+    full-rank Jacobian (their value is replaced by ``-inf`` afterwards), so that no
+    NaN reaches the gradients of the other rows through ``0 * inf``.
+    """
     B, L, D = logits.shape
     l64 = logits.to(torch.float64)
     A64 = A.to(torch.float64).reshape(B, L, D, -1)
-    if A64.shape[1] * D < A64.shape[-1]:
+    d = A64.shape[-1]
+    if L * D < d:
         raise ValueError(
-            f"L*D={L * D} output coordinates cannot determine d={A64.shape[-1]} "
+            f"L*D={L * D} output coordinates cannot determine d={d} "
             "latent directions; use more positions"
         )
-    return l64, A64, torch.log_softmax(l64, dim=-1)
+    if not torch.isfinite(A64).all():
+        rows = (~torch.isfinite(A64)).flatten(1).any(-1).nonzero().flatten().tolist()
+        raise ValueError(f"the Jacobian has non-finite entries in rows {rows[:10]}")
+    bad = rank_deficient(A.reshape(B, L * D, d))
+    if bad.any():
+        stand_in = torch.eye(L * D, d, dtype=torch.float64, device=A64.device)
+        A64 = torch.where(bad[:, None, None, None], stand_in.reshape(L, D, d), A64)
+    return l64, A64, torch.log_softmax(l64, dim=-1), bad
+
+
+def _finish(value: Tensor, bad: Tensor) -> Tensor:
+    """``value`` with ``-inf`` on the rank-deficient rows ``bad``; refuse overflow."""
+    broken = ~torch.isfinite(value) & ~bad
+    if broken.any():
+        raise ValueError(
+            "the log-determinant is not representable in float64 in rows "
+            f"{broken.nonzero().flatten().tolist()[:10]} (logit gaps of thousands "
+            "of nats: is |z| far outside the prior?)"
+        )
+    return value.masked_fill(bad, -math.inf)
 
 
 def log_det_paper(logits: Tensor, A: Tensor) -> Tensor:
     r"""The rho-free term of Eq. 13, ``1/2 logdet(sum_i P_i W_i P_i^T)``.
+
+    A rank-deficient ``A`` gives ``-inf``: ``P = pinv(A)`` then has rank below
+    `d`, so ``P W P^T`` is singular.
 
     Args:
         logits: `batch x L x D` decoder logits.
@@ -120,9 +216,13 @@ def log_det_pinv(logits: Tensor, A: Tensor, extra_row: str = "ones") -> Tensor:
         extra_row: ``"ones"`` or ``"p"``.
 
     Returns:
-        A `batch` float64 tensor.
+        A `batch` float64 tensor, ``-inf`` where ``A`` is rank-deficient (with a
+        zero gradient there).
+
+    Raises:
+        ValueError: for a non-finite ``A``, or a value beyond float64.
     """
-    l64, A64, logp = _prepare(logits, A)
+    l64, A64, logp, bad = _prepare(logits, A)
     B, L, D, d = A64.shape
     logc = torch.logsumexp(l64, dim=-1)  # (B, L)
     if extra_row == "ones":
@@ -136,7 +236,7 @@ def log_det_pinv(logits: Tensor, A: Tensor, extra_row: str = "ones") -> Tensor:
     log_scale = torch.cat([-logp.reshape(B, L * D), -logc], dim=1)
     logdet_AWA = _logdet_gram(rows, log_scale)
     logdet_AA = _logdet_gram(A64.reshape(B, L * D, d), A64.new_zeros(B, L * D))
-    return 0.5 * logdet_AWA - logdet_AA
+    return _finish(0.5 * logdet_AWA - logdet_AA, bad)
 
 
 def log_det_forward(logits: Tensor, A: Tensor) -> Tensor:
@@ -144,15 +244,21 @@ def log_det_forward(logits: Tensor, A: Tensor) -> Tensor:
 
     ``J`` stacks, per position, ``(diag(p_i) - p_i p_i^T) A_i`` and ``c_i p_i^T A_i``.
     Differences are taken against the most likely symbol's row, so confident
-    positions (``p`` near one-hot) lose no precision.
+    positions (``p`` near one-hot) lose no precision. A rank-deficient ``A`` gives
+    ``-inf``, as in :func:`log_det_paper` (the push-forward has no density on a
+    lower-dimensional image; ``-inf`` keeps a maximizer away from it).
 
     Args:
         logits: `batch x L x D`. A: `batch x (L*D) x d`.
 
     Returns:
-        A `batch` float64 tensor.
+        A `batch` float64 tensor, ``-inf`` where ``A`` is rank-deficient (with a
+        zero gradient there).
+
+    Raises:
+        ValueError: for a non-finite ``A``, or a value beyond float64.
     """
-    l64, A64, logp = _prepare(logits, A)
+    l64, A64, logp, bad = _prepare(logits, A)
     B, L, D, d = A64.shape
     p = logp.exp()
     top = l64.argmax(-1)  # (B, L)
@@ -163,10 +269,43 @@ def log_det_forward(logits: Tensor, A: Tensor) -> Tensor:
     c_rows = (A_top + mean_shift).squeeze(2)  # p^T A_i, scaled by c_i below
     rows = torch.cat([soft_rows.reshape(B, L * D, d), c_rows], dim=1)
     log_scale = torch.cat([logp.reshape(B, L * D), torch.logsumexp(l64, -1)], dim=1)
-    return -0.5 * _logdet_gram(rows, log_scale)
+    return _finish(-0.5 * _logdet_gram(rows, log_scale), bad)
 
 
 _LOG_DETS = {"paper": log_det_paper, "forward": log_det_forward}
+
+
+class _Recomputed(torch.autograd.Function):
+    r"""``fn(z)`` computed without a graph; the backward rebuilds it (checkpointing).
+
+    Only the inputs are kept between the passes, and the forward leaves a single
+    autograd node, unlike :func:`torch.utils.checkpoint.checkpoint`, whose
+    per-operation nodes (thousands per chunk for a recurrent decoder) stay alive and
+    fragment the CPU heap. First-order gradients only.
+    """
+
+    @staticmethod
+    def forward(ctx, fn, z: Tensor, *params: Tensor) -> Tensor:  # noqa: D102
+        ctx.fn = fn
+        ctx.save_for_backward(z, *params)
+        with torch.no_grad():
+            return fn(z)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out: Tensor):  # noqa: D102
+        z, *params = ctx.saved_tensors
+        need = ctx.needs_input_grad[1:]
+        with torch.enable_grad():
+            x = z.detach().requires_grad_(need[0])
+            out = ctx.fn(x)
+        inputs = [t for t, n in zip([x, *params], need) if n]
+        if out.requires_grad:
+            grads = torch.autograd.grad(out, inputs, grad_out, allow_unused=True)
+        else:
+            grads = [None] * len(inputs)
+        grads = iter(grads)
+        return (None, *(next(grads) if n else None for n in need))
 
 
 class ScaLES(nn.Module):
@@ -185,10 +324,28 @@ class ScaLES(nn.Module):
             :func:`scales_core.decoder_jacobian`).
         grad: ``"exact"`` differentiates through the Jacobian; ``"cpa"`` holds it
             fixed (the piecewise-affine view), which needs only one extra backward.
-        eps: Finite-difference step for ``jacobian="fd"``.
+        eps: Finite-difference step for ``jacobian="fd"`` (positive).
         cuda_graph: On a GPU, replay the decoder's forward mode (and its backward)
             from CUDA graphs when the decoder's parameters are frozen (see
             :mod:`scales_core.cuda_graph`); ``False`` runs it eagerly.
+        chunk_size: Rows scored at a time (default :data:`CHUNK_SIZE`), which bounds
+            memory: under autograd each chunk is an activation checkpoint (computed
+            without a graph, which is rebuilt one chunk at a time in the backward
+            pass; :func:`torch.utils.checkpoint.checkpoint` for a decoder that is
+            not an ``nn.Module``), so the exact gradient of the SMILES checkpoint
+            needs about 0.7 GB for 8 rows instead of 80 MB per row of the whole
+            batch. Values and first-order gradients (w.r.t. ``z`` and the decoder's
+            parameters) are those of the unchunked score; a batch of at most
+            ``chunk_size`` rows takes the unchunked path (which also allows
+            second-order gradients). ``None`` scores the batch at once (faster on a
+            GPU with memory to spare).
+
+    Rank-deficient Jacobians (e.g. a decoder that ignores a latent coordinate, or
+    saturates at large ``|z|``) give a log-determinant of ``-inf`` (see
+    :func:`log_det_paper`), a score of ``-inf`` for ``rho > 0`` (the prior alone for
+    ``rho = 0``, ``+inf`` for ``rho < 0``) and a ``RuntimeWarning`` naming the rows
+    of the batch. The log-determinant adds a zero gradient on those rows (their
+    gradient is the prior's, ``-z``), so they never put NaN into the others'.
 
     Example:
         >>> s = ScaLES(vae.decoder, rho=1.0)
@@ -205,6 +362,7 @@ class ScaLES(nn.Module):
         grad: str = "exact",
         eps: float = 1e-4,
         cuda_graph: bool = True,
+        chunk_size: int | None = CHUNK_SIZE,
     ) -> None:
         super().__init__()
         if formula not in FORMULAS:
@@ -214,27 +372,71 @@ class ScaLES(nn.Module):
         if grad not in GRAD_MODES:
             raise ValueError(f"unknown grad {grad!r}; use one of {GRAD_MODES}")
         check_positions(positions)
-        if not math.isfinite(rho):
-            raise ValueError(f"rho must be finite, got {rho}")
+        check_eps(eps)
+        _check_chunk_size(chunk_size)
         self.decoder = decoder
-        self.rho = float(rho)
+        self.rho = _check_rho(rho)
         self.formula = formula
         self.positions = positions
         self.jacobian = jacobian
         self.grad = grad
         self.eps = eps
         self.cuda_graph = bool(cuda_graph)
+        self.chunk_size = chunk_size
 
     def log_det(self, z: Tensor) -> Tensor:
         r"""The rho-free log-determinant term (``S = prior + rho * log_det``).
 
         Args:
-            z: A `batch x d` tensor.
+            z: A `batch x d` float32 or float64 tensor.
 
         Returns:
-            A `batch` tensor in ``z``'s dtype, differentiable per ``grad``.
+            A `batch` tensor in ``z``'s dtype, differentiable per ``grad``; ``-inf``
+            (with a ``RuntimeWarning`` naming the rows) where the Jacobian is
+            rank-deficient.
+
+        Raises:
+            ValueError: for bad ``z`` (see ``_checks.check_latents``), a
+                dtype other than float32/float64, or a value beyond ``z``'s dtype.
         """
         check_latents(z, self.decoder)
+        if z.dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"z must be float32 or float64, got {z.dtype}")
+        if self.chunk_size is None or z.shape[0] <= self.chunk_size:
+            return self._warn_rank(self._log_det(z))
+        return self._warn_rank(self._chunked(z))
+
+    def _chunked(self, z: Tensor) -> Tensor:
+        """:meth:`_log_det` by chunks of ``chunk_size`` rows, each checkpointed."""
+        chunks = z.split(self.chunk_size)
+        if not torch.is_grad_enabled():
+            return torch.cat([self._log_det(chunk) for chunk in chunks])
+        if isinstance(self.decoder, nn.Module):
+            params = [p for p in self.decoder.parameters() if p.requires_grad]
+            return torch.cat(
+                [_Recomputed.apply(self._log_det, chunk, *params) for chunk in chunks]
+            )
+        # a plain function: its parameters are unknown, torch's checkpoint finds them
+        return torch.cat(
+            [checkpoint(self._log_det, chunk, use_reentrant=False) for chunk in chunks]
+        )
+
+    @staticmethod
+    def _warn_rank(out: Tensor) -> Tensor:
+        """``out``, after a warning naming its ``-inf`` (rank-deficient) rows."""
+        lost = torch.isneginf(out)
+        if lost.any():
+            warnings.warn(
+                f"rank-deficient decoder Jacobian in batch rows "
+                f"{lost.nonzero().flatten().tolist()[:20]}: log_det is -inf there "
+                "(the decoder does not depend on every latent direction)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return out
+
+    def _log_det(self, z: Tensor) -> Tensor:
+        """:meth:`log_det` of one chunk, without the checks and the warning."""
         kwargs = dict(positions=self.positions, cuda_graph=self.cuda_graph)
         if self.grad == "exact" or not (torch.is_grad_enabled() and z.requires_grad):
             logits, A = logits_and_jacobian(
@@ -246,14 +448,23 @@ class ScaLES(nn.Module):
                     self.decoder, z, self.jacobian, self.eps, **kwargs
                 )
             logits = decoder_logits(self.decoder, z, **kwargs)
-        return _LOG_DETS[self.formula](logits, A).to(z.dtype)
+        value = _LOG_DETS[self.formula](logits, A)
+        out = value.to(z.dtype)
+        if (torch.isinf(out) & torch.isfinite(value)).any():
+            raise ValueError(f"the log-determinant overflows {z.dtype}; use float64")
+        return out
 
     def forward(self, z: Tensor) -> Tensor:
         r"""The score, `batch x d` -> `batch` (higher = more in-distribution)."""
-        return prior_score(z) + self.rho * self.log_det(z)
+        prior = prior_score(z)
+        log_det = self.log_det(z)
+        if self.rho == 0:  # 0 * -inf: a zero weight ignores rank-deficient rows
+            log_det = log_det.masked_fill(torch.isneginf(log_det), 0.0)
+        return prior + self.rho * log_det
 
     def extra_repr(self) -> str:
         return (
             f"rho={self.rho}, formula={self.formula!r}, positions={self.positions}, "
-            f"jacobian={self.jacobian!r}, grad={self.grad!r}"
+            f"jacobian={self.jacobian!r}, grad={self.grad!r}, "
+            f"chunk_size={self.chunk_size}"
         )
