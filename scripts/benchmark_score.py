@@ -19,6 +19,7 @@ import functools
 import json
 import platform
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -70,6 +71,16 @@ def bench(
     }
 
 
+def warm_up(device: torch.device, seconds: float = 3.0) -> None:
+    """Keep the GPU busy for a few seconds so that its clocks are up before timing."""
+    x = torch.randn(4096, 4096, device=device)
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        for _ in range(20):
+            x = torch.tanh(x @ x)
+        torch.cuda.synchronize(device)
+
+
 def markdown(rows: list[dict]) -> str:
     cols = list(dict.fromkeys(c for r in rows for c in r))
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -98,6 +109,8 @@ def main() -> None:
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: torch sees no CUDA GPU")
 
+    if device.type == "cuda":
+        warm_up(device)  # clocks up before the first timing
     rows = []
     for name in args.checkpoints:
         for b in args.batches:

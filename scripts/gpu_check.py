@@ -33,7 +33,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from benchmark_score import bench, load_decoder, markdown  # noqa: E402
+from benchmark_score import bench, load_decoder, markdown, warm_up  # noqa: E402
 
 import scales_core as sc  # noqa: E402
 from scales_core.provenance import provenance  # noqa: E402
@@ -57,16 +57,6 @@ def run_tests(log_path: Path) -> dict:
     sys.stdout.write(proc.stdout[-1500:])
     return {"returncode": proc.returncode, "summary": tail, **counts,
             "seconds": time.perf_counter() - tic}
-
-
-def warm_up(device: torch.device, seconds: float = 3.0) -> None:
-    """Keep the GPU busy for a few seconds so that its clocks are up before timing."""
-    x = torch.randn(4096, 4096, device=device)
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        for _ in range(20):
-            x = torch.tanh(x @ x)
-        torch.cuda.synchronize(device)
 
 
 def breakdown(device: torch.device, repeats: int) -> list[dict]:
