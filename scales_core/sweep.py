@@ -73,6 +73,7 @@ def run_one(
     threads: int = 1,
     progress: bool = False,
     command: str | None = None,
+    device: str = "cpu",
 ) -> dict:
     r"""Run, resume or skip one BO run (the unit of work of a sweep).
 
@@ -91,6 +92,8 @@ def run_one(
         threads: ``torch.set_num_threads`` for this process.
         progress: Show the run's tqdm bar.
         command: Command line for the run header.
+        device: Where the run computes (``"cpu"``, ``"cuda"``; see
+            :class:`~scales_core.bo.config.BOConfig`).
 
     Returns:
         ``{"task", "method", "seed", "path", "status", "seconds", "n_oracle"}``;
@@ -105,7 +108,7 @@ def run_one(
 
     path = run_path(out, task, method, seed)
     row = dict(task=task, method=method, seed=seed, path=str(path))
-    config = run_config(task, steps, q, lr, scales_grad, surrogate)
+    config = run_config(task, steps, q, lr, scales_grad, surrogate, device)
     if path.exists() and path.stat().st_size > 0:
         stored = read_run(path)
         _refuse_mismatch(
@@ -135,6 +138,7 @@ def run_config(
     lr: float | None = None,
     scales_grad: str = "cpa",
     surrogate: str = "exact",
+    device: str = "cpu",
 ) -> BOConfig:
     """The :class:`~scales_core.bo.config.BOConfig` of a sweep run (validates it)."""
     lr = PROBLEM_DEFAULTS[task]["lr"] if lr is None else lr
@@ -144,6 +148,7 @@ def run_config(
         lr=lr,
         scales_grad=scales_grad,
         surrogate=SurrogateConfig(kind=surrogate),
+        device=device,
     )
 
 
@@ -277,6 +282,7 @@ def run_sweep(
     threads: int = 1,
     processes: bool = True,
     command: str | None = None,
+    device: str = "cpu",
 ) -> pd.DataFrame:
     r"""Run every (task, method, seed) on a Dask cluster, resuming what exists.
 
@@ -298,6 +304,7 @@ def run_sweep(
         threads: Torch threads per run.
         processes: Local workers are processes (``False``: threads, for tests).
         command: Command line for the run headers.
+        device: Where each run computes (a GPU sweep wants one worker per GPU).
 
     Returns:
         One row per run: task, method, seed, path, status (``done``, ``skipped``
@@ -312,7 +319,8 @@ def run_sweep(
     _check(tasks, methods, seeds, steps, n_init, threads)
     # a bad q, lr, scales_grad or surrogate fails here, not in every worker
     configs = {
-        task: run_config(task, steps, q, lr, scales_grad, surrogate) for task in tasks
+        task: run_config(task, steps, q, lr, scales_grad, surrogate, device)
+        for task in tasks
     }
     if scheduler is None and not _is_int(workers, 1):
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
@@ -344,6 +352,7 @@ def run_sweep(
                         surrogate=surrogate,
                         threads=threads,
                         command=command,
+                        device=device,
                         key=key,
                         pure=False,
                     )
@@ -411,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         "--surrogate", choices=("exact", "deep_kernel"), default="exact"
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     command = " ".join(
@@ -432,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             surrogate=args.surrogate,
             threads=args.threads,
             command=command,
+            device=args.device,
         )
     except ValueError as error:  # bad arguments or mismatched run files: no run
         logger.error("nothing was run: %s", error)

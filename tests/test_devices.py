@@ -302,3 +302,11 @@ def test_chunked_score_with_graphs_matches_whole_eager(grad):
     )
     assert_close(v, v_ref, rtol=1e-6, atol=1e-6)
     assert_close(g, g_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_sweep_checks_the_device_before_any_worker(tmp_path):
+    from scales_core import sweep
+
+    args = ["--methods", "ga", "--out", str(tmp_path), "--steps", "1", "--device", "tpu"]
+    assert sweep.main(args) == 2
+    assert not any(tmp_path.iterdir())
