@@ -8,7 +8,7 @@ PARAMS ?= quick
 SCALES_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export SCALES_DATA_DIR
 
-.PHONY: install test book notebooks html check-book benchmark gpu-check clean
+.PHONY: install test book notebooks html book-check check-book benchmark gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,6 +33,11 @@ html: install
 	$(VENV)/bin/jupyter-book build . --all -n -W --keep-going
 
 book: notebooks html
+
+# after a fresh build: no error outputs or missing figures in any page; a PNG of every page
+# in _build/screenshots/ (headless Chromium, no network; skipped where Chromium is absent)
+book-check: html
+	$(PY) scripts/book_check.py
 
 # after `make book`: book/ keeps the figures, tables (and no errors) of the committed copies
 check-book: install

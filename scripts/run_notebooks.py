@@ -74,6 +74,22 @@ def plan(root: Path, names: list[str], param_set: str) -> list[tuple[Path, Path]
     return pairs
 
 
+def hide_injected_parameters(notebook: Path) -> None:
+    """Tag papermill's injected-parameters cell ``hide-cell`` (collapsed in the book)."""
+    try:
+        nb = json.loads(notebook.read_text())
+    except ValueError:  # not a notebook: left as papermill wrote it
+        return
+    changed = False
+    for cell in nb.get("cells", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "hide-cell" not in tags:
+            tags.append("hide-cell")
+            changed = True
+    if changed:
+        notebook.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False))
+
+
 def execute(src: Path, params: Path, book: Path, timeout: float) -> tuple[bool, str]:
     """Run one notebook into a temporary file; move it into ``book`` on success."""
     scratch = Path(tempfile.mkdtemp(prefix=f"run_notebooks_{src.stem}_"))
@@ -86,6 +102,7 @@ def execute(src: Path, params: Path, book: Path, timeout: float) -> tuple[bool, 
     except subprocess.TimeoutExpired:
         code = "timeout"
     if code == 0 and tmp.exists():
+        hide_injected_parameters(tmp)
         os.replace(tmp, book / src.name)
         scratch.rmdir()
         return True, "ok"

@@ -825,3 +825,15 @@ def test_each_notebook_checks_its_parameters(path):
     namespace[name] = str(namespace[name])  # a number given as a string
     with pytest.raises(ParameterError, match=f"{name} must be"):
         exec(check, namespace)
+
+
+def test_injected_parameters_cell_is_hidden_in_the_book(tmp_path):
+    runner = _runner()
+    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": ""},
+                    {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "source": ""}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "ch.ipynb"
+    path.write_text(json.dumps(nb))
+    runner.hide_injected_parameters(path)
+    tags = [c["metadata"]["tags"] for c in json.loads(path.read_text())["cells"]]
+    assert tags == [["parameters"], ["injected-parameters", "hide-cell"]]
