@@ -11,7 +11,7 @@ r"""Latent space Bayesian optimization with ScaLES (paper Sec. 4).
 * :mod:`~scales_core.bo.step`: the data set and the proposal of one point.
 * :mod:`~scales_core.bo.loop`: the BO loop (:func:`run_bo`).
 * :mod:`~scales_core.bo.summary`: run tables, per-method summaries, trajectories.
-* :mod:`~scales_core.bo.paper_tables`: the paper's App. B.3 and Table 2 numbers.
+* :mod:`~scales_core.bo.paper_tables`: the paper's Tables 1, 2 and 5 and App. B.3.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ from .records import (
 )
 from .seeding import derive_generator, derive_seed
 from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
-from .paper_tables import PAPER_B3_EXPRESSIONS, PAPER_TABLE2_VALIDITY, paper_table
+from .paper_tables import (PAPER_B3_EXPRESSIONS, PAPER_TABLE1_AUROC, PAPER_TABLE2_VALIDITY,
+                           PAPER_TABLE5_SECONDS, paper_table, paper_table1, paper_table5)
 from .summary import (
     METRICS,
     iter_runs,
@@ -57,7 +58,9 @@ __all__ = [
     "METHODS",
     "METRICS",
     "PAPER_B3_EXPRESSIONS",
+    "PAPER_TABLE1_AUROC",
     "PAPER_TABLE2_VALIDITY",
+    "PAPER_TABLE5_SECONDS",
     "MethodConfig",
     "PAPER_METHODS",
     "PROBLEM_DEFAULTS",
@@ -81,6 +84,8 @@ __all__ = [
     "load_step_times",
     "load_sweep",
     "paper_table",
+    "paper_table1",
+    "paper_table5",
     "trajectories",
     "trajectory_bands",
     "make_problem",

@@ -1,0 +1,38 @@
+"""The paper's tables live in scales_core.bo.paper_tables; spot-check values and shapes."""
+
+from scales_core.bo import (PAPER_B3_EXPRESSIONS, PAPER_TABLE1_AUROC, PAPER_TABLE2_VALIDITY,
+                            PAPER_TABLE5_SECONDS, paper_table, paper_table1, paper_table5)
+
+
+def test_table1_values_and_shape():
+    t1 = paper_table1()
+    assert t1.shape == (3, 5)
+    assert list(t1.index) == ["expressions", "smiles", "selfies"]
+    assert list(t1.columns) == ["ScaLES", "rho", "UC", "Prior", "Polarity"]
+    assert t1.loc["expressions", "ScaLES"] == 0.94
+    assert t1.loc["smiles", "rho"] == 0.01
+    assert t1.loc["selfies", "UC"] == 0.39
+    assert PAPER_TABLE1_AUROC["selfies"]["rho"] == 0.003
+
+
+def test_table5_is_what_the_wall_clock_chapter_displayed():
+    t5 = paper_table5()
+    assert t5.shape == (4, 6)
+    assert t5.columns.names == ["model", "B"]
+    assert list(t5.index) == ["ScaLES", "ScaLES derivative", "UC (10, 10)", "UC (2, 2)"]
+    assert list(t5.columns) == [("expressions", 10), ("expressions", 5), ("smiles", 10),
+                                ("smiles", 5), ("selfies", 10), ("selfies", 5)]
+    # the frame notebooks/07_wall_clock.ipynb typed in before the table moved here
+    before = {
+        ("expressions", 10): [0.133, 0.18, 0.162, 0.021], ("expressions", 5): [0.04, 0.085, 0.106, 0.021],
+        ("smiles", 10): [0.277, 0.417, 1.041, 0.169], ("smiles", 5): [0.219, 0.369, 0.841, 0.159],
+        ("selfies", 10): [8.687, 8.026, 13.177, 2.549], ("selfies", 5): [4.491, 5.4, 12.649, 2.469],
+    }
+    for column, values in before.items():
+        assert t5[column].tolist() == values
+    assert PAPER_TABLE5_SECONDS[("smiles", 10)]["ScaLES"] == 0.277
+
+
+def test_existing_tables_still_importable():
+    assert paper_table().shape[0] == len(PAPER_B3_EXPRESSIONS) == 17
+    assert PAPER_TABLE2_VALIDITY["expressions"]["scales_0.5"] == (92, 0.5)
