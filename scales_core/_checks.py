@@ -11,6 +11,11 @@ from torch import Tensor, nn
 Decoder = Callable[[Tensor], Tensor]
 
 
+def is_int(value: object, minimum: int) -> bool:
+    """Whether ``value`` is an ``int`` (not a ``bool``) of at least ``minimum``."""
+    return not isinstance(value, bool) and isinstance(value, int) and value >= minimum
+
+
 def check_latents(z: Tensor, decoder: Decoder | None = None) -> None:
     r"""Validate a `batch x d` latent tensor (and its size against the decoder).
 

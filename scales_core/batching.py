@@ -8,6 +8,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from ._checks import is_int
+
 __all__ = ["map_batches"]
 
 
@@ -35,8 +37,7 @@ def map_batches(
         calling ``fn`` (whose output shape is then unknown: `(0,)` is that of a
         score, one value per row).
     """
-    is_int = isinstance(batch_size, int) and not isinstance(batch_size, bool)
-    if not is_int or batch_size < 1:
+    if not is_int(batch_size, 1):
         raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
     if z.shape[0] == 0:
         return z.new_empty((0,))

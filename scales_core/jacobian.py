@@ -33,7 +33,14 @@ import warnings
 import torch
 from torch import Tensor, nn
 
-from ._checks import Decoder, call_decoder, check_latents, check_logits, eval_mode
+from ._checks import (
+    Decoder,
+    call_decoder,
+    check_latents,
+    check_logits,
+    eval_mode,
+    is_int,
+)
 from .cuda_graph import graphed
 
 __all__ = ["decoder_jacobian", "decoder_logits", "logits_and_jacobian", "JACOBIAN_METHODS"]
@@ -45,7 +52,7 @@ def check_positions(positions: int | None) -> None:
     """Raise ``ValueError`` unless ``positions`` is ``None`` or a positive int."""
     if positions is None:
         return
-    if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
+    if not is_int(positions, 1):
         raise ValueError(f"positions must be a positive int or None, got {positions!r}")
 
 

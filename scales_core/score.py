@@ -33,7 +33,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from ._checks import Decoder, check_latents
+from ._checks import Decoder, check_latents, is_int
 from .jacobian import (
     JACOBIAN_METHODS,
     check_eps,
@@ -79,8 +79,7 @@ def _check_rho(rho) -> float:
 def _check_chunk_size(chunk_size) -> None:
     if chunk_size is None or chunk_size == "auto":
         return
-    is_int = isinstance(chunk_size, int) and not isinstance(chunk_size, bool)
-    if not is_int or chunk_size < 1:
+    if not is_int(chunk_size, 1):
         raise ValueError(
             f"chunk_size must be a positive int, 'auto' or None, got {chunk_size!r}"
         )

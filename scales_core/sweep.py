@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._checks import is_int
 from .bo.config import BOConfig
 from .bo.loop import run_bo
 from .bo.methods import PAPER_METHODS, get_method
@@ -204,10 +205,6 @@ def _unique(name: str, values: list) -> list:
     return unique
 
 
-def _is_int(value: object, minimum: int) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int) and value >= minimum
-
-
 def _check(
     tasks: list[str],
     methods: list[str],
@@ -225,13 +222,13 @@ def _check(
         raise ValueError("methods must name at least one method")
     for method in methods:
         get_method(method)
-    if not seeds or not all(_is_int(s, 0) for s in seeds):
+    if not seeds or not all(is_int(s, 0) for s in seeds):
         raise ValueError(f"seeds must be a non-empty list of ints >= 0, got {seeds!r}")
-    if not _is_int(steps, 0):
+    if not is_int(steps, 0):
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-    if n_init is not None and not _is_int(n_init, 1):
+    if n_init is not None and not is_int(n_init, 1):
         raise ValueError(f"n_init must be an int >= 1 or None, got {n_init!r}")
-    if not _is_int(threads, 1):
+    if not is_int(threads, 1):
         raise ValueError(f"threads must be an int >= 1, got {threads!r}")
 
 
@@ -322,7 +319,7 @@ def run_sweep(
         task: run_config(task, steps, q, lr, scales_grad, surrogate, device)
         for task in tasks
     }
-    if scheduler is None and not _is_int(workers, 1):
+    if scheduler is None and not is_int(workers, 1):
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
     check_existing(tasks, methods, seeds, out, configs, n_init)
     cluster = None

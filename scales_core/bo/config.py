@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
+from .._checks import is_int
 from .optimize import START_STRATEGIES
 from .surrogate import SurrogateConfig
 
@@ -21,10 +22,6 @@ _POSITIVE_INTS = (
     "lbfgs_maxiter",
     "max_cholesky",
 )
-
-
-def _is_int(value: object, minimum: int) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int) and value >= minimum
 
 
 @dataclass(frozen=True)
@@ -86,11 +83,11 @@ class BOConfig:
             )
         object.__setattr__(self, "device", str(device))
         for name in _POSITIVE_INTS:
-            if not _is_int(getattr(self, name), 1):
+            if not is_int(getattr(self, name), 1):
                 raise ValueError(
                     f"{name} must be an int >= 1, got {getattr(self, name)!r}"
                 )
-        if not _is_int(self.n_steps, 0):
+        if not is_int(self.n_steps, 0):
             raise ValueError(f"n_steps must be an int >= 0, got {self.n_steps!r}")
         if not self.lr > 0 or not self.half_width > 0:
             raise ValueError(

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from ..jacobian import check_positions
+
 __all__ = ["check_decode_latents", "encode_input", "decoded_positions"]
 
 
@@ -84,8 +86,5 @@ def decoded_positions(positions: int | None, max_len: int) -> int:
     Raises:
         ValueError: unless ``positions`` is ``None`` or a positive int.
     """
-    if positions is None:
-        return max_len
-    if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
-        raise ValueError(f"positions must be a positive int, got {positions!r}")
-    return min(positions, max_len)
+    check_positions(positions)
+    return max_len if positions is None else min(positions, max_len)
