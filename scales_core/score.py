@@ -143,20 +143,31 @@ def rank_deficient(A: Tensor) -> Tensor:
     Returns:
         A `batch` bool tensor, no gradient.
     """
-    n, d = A.shape[-2:]
     with torch.no_grad():
         R = torch.linalg.qr(A.detach().to(torch.float64), mode="r").R
+    return _rank_deficient_R(R, A.shape[-2])
+
+
+def _rank_deficient_R(R: Tensor, n: int) -> Tensor:
+    """:func:`rank_deficient` from the `batch x d x d` R factor of `n`-row matrices."""
+    d = R.shape[-1]
+    with torch.no_grad():
         diag = torch.diagonal(R, dim1=-2, dim2=-1).abs()
         tol = diag.amax(-1) * max(n, d) * torch.finfo(torch.float64).eps
         return diag.amin(-1) <= tol
 
 
-def _prepare(logits: Tensor, A: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Float64 logits `B x L x D`, A as `B x L x D x d`, log-softmax, and the mask.
+def _prepare(
+    logits: Tensor, A: Tensor, qr_of_A: bool = False
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
+    """Float64 logits `B x L x D`, A as `B x L x D x d`, log-softmax, the mask, R.
 
     Rows where ``A`` is rank-deficient (:func:`rank_deficient`) get a stand-in
     full-rank Jacobian (their value is replaced by ``-inf`` afterwards), so that no
-    NaN reaches the gradients of the other rows through ``0 * inf``.
+    NaN reaches the gradients of the other rows through ``0 * inf``. With
+    ``qr_of_A`` the rank test uses the (differentiable) thin QR factor ``R`` of
+    ``A`` that the caller needs anyway, which is returned; otherwise ``R`` is
+    ``None`` and the test factors ``A`` on its own.
     """
     B, L, D = logits.shape
     l64 = logits.to(torch.float64)
@@ -170,11 +181,19 @@ def _prepare(logits: Tensor, A: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]
     if not torch.isfinite(A64).all():
         rows = (~torch.isfinite(A64)).flatten(1).any(-1).nonzero().flatten().tolist()
         raise ValueError(f"the Jacobian has non-finite entries in rows {rows[:10]}")
-    bad = rank_deficient(A.reshape(B, L * D, d))
+    # Q is needed only for the backward pass
+    mode = "reduced" if torch.is_grad_enabled() and A64.requires_grad else "r"
+    R = torch.linalg.qr(A64.reshape(B, L * D, d), mode=mode).R if qr_of_A else None
+    if R is None:
+        bad = rank_deficient(A64.reshape(B, L * D, d))
+    else:
+        bad = _rank_deficient_R(R, L * D)
     if bad.any():
         stand_in = torch.eye(L * D, d, dtype=torch.float64, device=A64.device)
         A64 = torch.where(bad[:, None, None, None], stand_in.reshape(L, D, d), A64)
-    return l64, A64, torch.log_softmax(l64, dim=-1), bad
+        if qr_of_A:
+            R = torch.linalg.qr(A64.reshape(B, L * D, d), mode=mode).R
+    return l64, A64, torch.log_softmax(l64, dim=-1), bad, R
 
 
 def _finish(value: Tensor, bad: Tensor) -> Tensor:
@@ -224,7 +243,7 @@ def log_det_pinv(logits: Tensor, A: Tensor, extra_row: str = "ones") -> Tensor:
     Raises:
         ValueError: for a non-finite ``A``, or a value beyond float64.
     """
-    l64, A64, logp, bad = _prepare(logits, A)
+    l64, A64, logp, bad, R = _prepare(logits, A, qr_of_A=True)
     B, L, D, d = A64.shape
     logc = torch.logsumexp(l64, dim=-1)  # (B, L)
     if extra_row == "ones":
@@ -237,7 +256,8 @@ def log_det_pinv(logits: Tensor, A: Tensor, extra_row: str = "ones") -> Tensor:
     rows = torch.cat([A64.reshape(B, L * D, d), extra], dim=1)
     log_scale = torch.cat([-logp.reshape(B, L * D), -logc], dim=1)
     logdet_AWA = _logdet_gram(rows, log_scale)
-    logdet_AA = _logdet_gram(A64.reshape(B, L * D, d), A64.new_zeros(B, L * D))
+    # logdet(A^T A) from the QR factor the rank test used (rows unscaled)
+    logdet_AA = 2 * torch.diagonal(R, dim1=-2, dim2=-1).abs().log().sum(-1)
     return _finish(0.5 * logdet_AWA - logdet_AA, bad)
 
 
@@ -260,7 +280,7 @@ def log_det_forward(logits: Tensor, A: Tensor) -> Tensor:
     Raises:
         ValueError: for a non-finite ``A``, or a value beyond float64.
     """
-    l64, A64, logp, bad = _prepare(logits, A)
+    l64, A64, logp, bad, _ = _prepare(logits, A)
     B, L, D, d = A64.shape
     p = logp.exp()
     top = l64.argmax(-1)  # (B, L)
