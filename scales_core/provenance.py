@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -62,8 +63,14 @@ def provenance(parameters: dict[str, Any], seed: int | None, command: str | None
 
 
 def write_json(path: str | Path, meta: dict, **payload: Any) -> Path:
-    """Write ``{"meta": meta, **payload}`` as indented JSON, creating folders."""
+    """Write ``{"meta": meta, **payload}`` as indented JSON, creating folders.
+
+    The file is written next to ``path`` and renamed into place, so a killed run
+    leaves either the old file or the new one, never half of it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"meta": meta, **payload}, indent=2, default=str))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"meta": meta, **payload}, indent=2, default=str))
+    os.replace(tmp, path)
     return path

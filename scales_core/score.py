@@ -85,25 +85,46 @@ def _check_chunk_size(chunk_size) -> None:
         )
 
 
-def prior_score(z: Tensor) -> Tensor:
-    r"""Standard normal log-density, `batch x d` -> `batch`.
+def prior_score(z: Tensor, scale: float = 1.0) -> Tensor:
+    r"""Isotropic Gaussian log-density, `batch x d` -> `batch`.
 
-    .. math:: \log N(z; 0, I) = -\tfrac12 \|z\|^2 - \tfrac d2 \log 2\pi
+    .. math:: \log N(z; 0, s^2 I) = -\frac{\|z\|^2}{2 s^2} - d \log s - \tfrac d2 \log 2\pi
+
+    Args:
+        z: A `batch x d` tensor.
+        scale: The prior's standard deviation ``s`` (positive). ``1`` is the
+            paper's ``N(0, I)``; a VAE whose reparametrization noise is multiplied by
+            ``eps_std`` (the published character VAEs) has its prior at
+            ``s = eps_std``, see :attr:`scales_core.datasets.VAE.latent_scale`.
 
     Raises:
-        ValueError: where ``|z|^2 / 2`` does not fit ``z``'s dtype (``|z|`` beyond
-            about ``1e19`` in float32, ``1e154`` in float64).
+        ValueError: for a scale that is not a positive finite number, or where
+            ``|z|^2 / (2 s^2)`` does not fit ``z``'s dtype (``|z| / s`` beyond about
+            ``1e19`` in float32, ``1e154`` in float64).
     """
     check_latents(z)
+    scale = _check_scale(scale)
     d = z.shape[-1]
-    value = -0.5 * z.square().sum(-1) - 0.5 * d * math.log(2 * math.pi)
+    value = (
+        -0.5 * (z / scale).square().sum(-1)
+        - d * math.log(scale)
+        - 0.5 * d * math.log(2 * math.pi)
+    )
     if not torch.isfinite(value).all():
         bad = (~torch.isfinite(value)).nonzero().flatten().tolist()
         raise ValueError(
-            f"|z|^2/2 overflows {z.dtype} in rows {bad[:10]} (|z| too large for a "
-            "latent of a standard normal prior; use float64 or smaller latents)"
+            f"|z|^2/(2 s^2) overflows {z.dtype} in rows {bad[:10]} (|z| too large "
+            f"for a prior of scale {scale:g}; use float64 or smaller latents)"
         )
     return value
+
+
+def _check_scale(scale) -> float:
+    """A prior scale as a positive finite float; ``ValueError`` otherwise."""
+    ok = isinstance(scale, numbers.Real) and not isinstance(scale, bool)
+    if not ok or not math.isfinite(scale) or scale <= 0:
+        raise ValueError(f"the prior scale must be a positive finite number, got {scale!r}")
+    return float(scale)
 
 
 def _logdet_gram(rows: Tensor, log_scale: Tensor) -> Tensor:
@@ -333,11 +354,17 @@ class _Recomputed(torch.autograd.Function):
 class ScaLES(nn.Module):
     r"""The Scalable Latent Exploration Score of a decoder.
 
-    .. math:: S_\rho(z) = \log N(z; 0, I) + \rho \cdot \mathrm{log\_det}(z)
+    .. math:: S_\rho(z) = \log N(z; 0, s^2 I) + \rho \cdot \mathrm{log\_det}(z)
 
     Args:
         decoder: Maps `batch x d` latents to `batch x L x D` logits; run in eval mode.
         rho: Weight of the log-determinant term.
+        prior_scale: The standard deviation ``s`` of the prior term. ``1.0`` (the
+            default) is the paper's ``N(0, I)``; a VAE trained with its noise scaled
+            by ``eps_std`` has its prior at ``s = eps_std`` (pass
+            ``vae.latent_scale``). The term's gradient ``-z / s^2`` then weighs as
+            much against the log-determinant at the data's radius as ``-z`` does for
+            a standard VAE.
         formula: ``"paper"`` (Eq. 13, pseudo-inverse) or ``"forward"``
             (push-forward density on the decoder image).
         positions: Use only the first ``positions`` sequence positions (a causal
@@ -385,6 +412,7 @@ class ScaLES(nn.Module):
         eps: float = 1e-4,
         cuda_graph: bool = True,
         chunk_size: int | str | None = "auto",
+        prior_scale: float = 1.0,
     ) -> None:
         super().__init__()
         if formula not in FORMULAS:
@@ -405,6 +433,7 @@ class ScaLES(nn.Module):
         self.eps = eps
         self.cuda_graph = bool(cuda_graph)
         self.chunk_size = chunk_size
+        self.prior_scale = _check_scale(prior_scale)
 
     def log_det(self, z: Tensor) -> Tensor:
         r"""The rho-free log-determinant term (``S = prior + rho * log_det``).
@@ -484,7 +513,7 @@ class ScaLES(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         r"""The score, `batch x d` -> `batch` (higher = more in-distribution)."""
-        prior = prior_score(z)
+        prior = prior_score(z, self.prior_scale)
         log_det = self.log_det(z)
         if self.rho == 0:  # 0 * -inf: a zero weight ignores rank-deficient rows
             log_det = log_det.masked_fill(torch.isneginf(log_det), 0.0)
@@ -494,5 +523,5 @@ class ScaLES(nn.Module):
         return (
             f"rho={self.rho}, formula={self.formula!r}, positions={self.positions}, "
             f"jacobian={self.jacobian!r}, grad={self.grad!r}, "
-            f"chunk_size={self.chunk_size}"
+            f"chunk_size={self.chunk_size}, prior_scale={self.prior_scale:g}"
         )

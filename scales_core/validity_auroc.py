@@ -1,12 +1,22 @@
 r"""The validity experiment of Sec. 3.3 (Table 1): can a latent score tell which
 latents decode to valid sequences?
 
-Latents come from four distributions (train and test items encoded by the VAE's
-posterior mean, ``N(0, I)``, ``N(0, 20 I)``); each is decoded by argmax and labelled
-valid or not; every score is judged by its AUROC for that label. ScaLES is
-``prior + rho * log_det``, so its ``rho`` is tuned on a separate calibration draw from
-the same four distributions, from one evaluation of each term. Every score's
-orientation (whether high means valid) is also fixed on the calibration draw.
+Latents come from a few distributions; each is decoded by argmax and labelled valid
+or not; every score is judged by its AUROC for that label. Two protocols
+(:data:`PROTOCOLS`) say which distributions:
+
+* ``"paper_text"`` (the paper's Sec. 3.3): train and test items encoded by the
+  VAE's posterior mean, ``N(0, I)`` and ``N(0, 20 I)``;
+* ``"published_code"`` (OmerRonen/scales ``les/analysis/ood.py``,
+  ``get_methods_auc``): encoded training items, ``randn * s`` and ``randn * 5 s``,
+  where ``s`` is the VAE's latent scale (``eps_std``: 0.1 for the published
+  expressions VAEs, 0.001 for SMILES).
+
+ScaLES is ``log N(z; 0, s^2 I) + rho * log_det`` (``s = 1`` under the paper-text
+protocol, the VAE's latent scale under the published one), so its ``rho`` is tuned
+on a separate calibration draw from the same distributions, from one evaluation of
+each term. Every score's orientation (whether high means valid) is also fixed on
+the calibration draw.
 """
 
 from __future__ import annotations
@@ -24,9 +34,27 @@ from .batching import map_batches
 from .jacobian import logits_and_jacobian
 from .score import log_det_paper, prior_score
 
-__all__ = ["DISTRIBUTIONS", "ValidityDraw", "draw_latents", "score_draw", "tune_rho", "auroc"]
+__all__ = [
+    "DISTRIBUTIONS",
+    "PROTOCOLS",
+    "RHO_GRID",
+    "ValidityDraw",
+    "draw_latents",
+    "score_draw",
+    "tune_rho",
+    "auroc",
+]
 
-DISTRIBUTIONS = ("train", "test", "N(0, I)", "N(0, 20 I)")
+#: The latent distributions of each protocol, in draw order.
+PROTOCOLS = {
+    "paper_text": ("train", "test", "N(0, I)", "N(0, 20 I)"),
+    "published_code": ("train", "N(0, s^2 I)", "N(0, 25 s^2 I)"),
+}
+DISTRIBUTIONS = PROTOCOLS["paper_text"]
+
+#: Candidate ScaLES weights: half decades from 1e-3 to 1e7, wide enough for a prior
+#: of scale ``s = 0.001`` (its term is ``1 / s^2 = 1e6`` times that of ``N(0, I)``).
+RHO_GRID = tuple(float(f"{10 ** (k / 2):.3g}") for k in range(-6, 15))
 
 
 @dataclass
@@ -54,37 +82,47 @@ def draw_latents(
     is_valid: Callable[[str], bool],
     seed: int,
     far_variance: float = 20.0,
+    protocol: str = "paper_text",
 ) -> ValidityDraw:
-    r"""Draw `n` latents from each of the four distributions and label them.
+    r"""Draw `n` latents from each distribution of ``protocol`` and label them.
 
     Args:
-        vae: A model with ``encode``, ``decode_strings`` and ``latent_dim``.
+        vae: A model with ``encode``, ``decode_strings``, ``latent_dim`` and (for
+            ``"published_code"``) ``latent_scale``.
         train_items, test_items: Strings the VAE can encode (sampled without
-            replacement, `n` each).
+            replacement, `n` each; ``test_items`` is unused by ``"published_code"``).
         n: Latents per distribution.
         is_valid: The validity notion.
         seed: Seeds the item choice and the Gaussian draws.
-        far_variance: Variance of the out-of-distribution Gaussian.
+        far_variance: Variance of the out-of-distribution Gaussian of
+            ``"paper_text"``.
+        protocol: A key of :data:`PROTOCOLS`.
 
     Returns:
-        A :class:`ValidityDraw` with `4 n` rows.
+        A :class:`ValidityDraw` with `n` rows per distribution.
     """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; use one of {tuple(PROTOCOLS)}")
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     d = vae.latent_dim
+    splits = (train_items, test_items) if protocol == "paper_text" else (train_items,)
     parts = []
-    for items in (train_items, test_items):
+    for items in splits:
         if len(items) < n:
             raise ValueError(f"need {n} items per split, got {len(items)}")
         pick = rng.choice(len(items), size=n, replace=False)
         parts.append(vae.encode([items[i] for i in pick]).float().cpu())
-    parts.append(torch.randn(n, d, generator=gen))
-    parts.append(far_variance**0.5 * torch.randn(n, d, generator=gen))
+    if protocol == "paper_text":
+        scales = (1.0, far_variance**0.5)
+    else:  # les/analysis/ood.py: randn * eps_std and randn * 5 * eps_std
+        scales = (vae.latent_scale, 5.0 * vae.latent_scale)
+    parts += [scale * torch.randn(n, d, generator=gen) for scale in scales]
     z = torch.cat(parts)
     decoded = vae.decode_strings(z)
     return ValidityDraw(
         z=z,
-        source=np.repeat(np.array(DISTRIBUTIONS), n),
+        source=np.repeat(np.array(PROTOCOLS[protocol]), n),
         decoded=decoded,
         valid=np.array([is_valid(s) for s in decoded]),
     )
@@ -104,8 +142,11 @@ def score_draw(
     batch_size: int = 50,
     uncertainty: Callable[[Tensor], Tensor] | None = None,
     progress: bool = False,
+    prior_scale: float = 1.0,
 ) -> dict[str, np.ndarray]:
     r"""Every score of the experiment on `n x d` latents.
+
+    ``prior`` is ``log N(z; 0, prior_scale^2 I)``.
 
     Returns:
         ``{"prior", "log_det", "polarity", "likelihood"[, "uncertainty"]}``, each an
@@ -123,7 +164,7 @@ def score_draw(
         )
 
     fused = map_batches(jacobian_scores, z, batch_size, "ScaLES/polarity/likelihood", progress)
-    out = {"prior": prior_score(z), "log_det": fused[:, 0], "polarity": fused[:, 1],
+    out = {"prior": prior_score(z, prior_scale), "log_det": fused[:, 0], "polarity": fused[:, 1],
            "likelihood": fused[:, 2]}
     if uncertainty is not None:
         out["uncertainty"] = map_batches(uncertainty, z, batch_size, "UC", progress)
@@ -240,13 +281,14 @@ def run_validity_experiment(
     dataset: str,
     n: int = 500,
     n_calibration: int = 200,
-    rho_grid: Sequence[float] = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
+    rho_grid: Sequence[float] = RHO_GRID,
     seed: int = 0,
     uc_samples: tuple[int, int] = (10, 10),
     batch_size: int = 50,
     progress: bool = False,
     model: str | None = None,
     device: str | torch.device = "cpu",
+    protocol: str = "paper_text",
 ):
     r"""Table 1 for one dataset: AUROC of every score for validity.
 
@@ -262,6 +304,9 @@ def run_validity_experiment(
         progress: tqdm bars.
         model: Override the dataset's default checkpoint.
         device: Where the VAE and the scores run (``"cpu"``, ``"cuda"``).
+        protocol: ``"paper_text"`` or ``"published_code"`` (:data:`PROTOCOLS`); the
+            ScaLES prior term is ``N(0, I)`` under the first and ``N(0, s^2 I)``, at
+            the VAE's latent scale, under the second.
 
     Returns:
         ``(frame, summary)``: a per-latent ``pandas.DataFrame`` (source, decode, valid,
@@ -272,8 +317,11 @@ def run_validity_experiment(
 
     from .uncertainty import uncertainty_score
 
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; use one of {tuple(PROTOCOLS)}")
     vae, is_valid, setup = load_setup(dataset, model, device)
     decoder = vae.decoder.requires_grad_(False)
+    prior_scale = 1.0 if protocol == "paper_text" else vae.latent_scale
 
     def uc(x: Tensor) -> Tensor:
         return uncertainty_score(decoder, x, *uc_samples, seed=seed)
@@ -283,21 +331,24 @@ def run_validity_experiment(
         train = _encodable(vae, _items(setup.train, n, s), 4 * n)
         test = _encodable(vae, _items(setup.test, n, s), 4 * n)
         draws[name] = draw_latents(
-            vae, train, test, n_calibration if name == "calibration" else n, is_valid, s
+            vae, train, test, n_calibration if name == "calibration" else n, is_valid,
+            s, protocol=protocol,
         )
         scores[name] = score_draw(
-            decoder, draws[name].z, setup.positions, batch_size, uc, progress
+            decoder, draws[name].z, setup.positions, batch_size, uc, progress,
+            prior_scale,
         )
         scores[name]["uncertainty"] = -scores[name]["uncertainty"]  # high = certain
     cal, ev = scores["calibration"], scores["evaluation"]
     rho, curve = tune_rho(cal["prior"], cal["log_det"], draws["calibration"].valid, rho_grid)
     for part in (cal, ev):
         part["scales"] = part["prior"] + rho * part["log_det"]
-    summary = {"dataset": dataset, "model": setup.model, "rho": rho, "rho_curve": curve,
+    summary = {"dataset": dataset, "model": setup.model, "protocol": protocol,
+               "prior_scale": prior_scale, "rho": rho, "rho_curve": curve,
                "positions": setup.positions, "n": n, "n_calibration": n_calibration,
                "valid_share": {}, "orientation": {}, "auroc": {}}
     ev_draw = draws["evaluation"]
-    for src in DISTRIBUTIONS:
+    for src in PROTOCOLS[protocol]:
         summary["valid_share"][src] = float(ev_draw.valid[ev_draw.source == src].mean())
     for key in ("scales", "uncertainty", "prior", "polarity", "likelihood", "log_det"):
         sign = 1.0 if auroc(draws["calibration"].valid, cal[key]) >= 0.5 else -1.0

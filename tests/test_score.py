@@ -244,3 +244,21 @@ def test_too_few_positions_for_latent_dim():
     dec = MLPDecoder(d=6, L=4, D=2).double()
     with pytest.raises(ValueError, match="positions"):
         sc.ScaLES(dec, positions=2)(torch.randn(2, 6, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.1, 0.001])
+def test_prior_score_at_a_scale_is_the_gaussian_log_density(scale):
+    z = scale * torch.randn(6, 5, dtype=torch.float64)
+    expected = torch.distributions.Normal(0.0, torch.tensor(scale, dtype=torch.float64)).log_prob(z).sum(-1)
+    torch.testing.assert_close(sc.prior_score(z, scale), expected)
+    z.requires_grad_(True)
+    (grad,) = torch.autograd.grad(sc.prior_score(z, scale).sum(), z)
+    torch.testing.assert_close(grad, -z.detach() / scale**2)
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, float("nan"), True])
+def test_prior_scale_must_be_positive(scale):
+    with pytest.raises(ValueError, match="prior scale"):
+        sc.prior_score(torch.zeros(1, 2), scale)
+    with pytest.raises(ValueError, match="prior scale"):
+        sc.ScaLES(lambda z: z[:, None, :], prior_scale=scale)

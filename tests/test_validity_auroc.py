@@ -60,3 +60,31 @@ def test_score_draw_matches_the_separate_scores():
     np.testing.assert_allclose(out["polarity"], sc.polarity_score(dec, z, positions=3).detach().numpy(), rtol=1e-10)
     np.testing.assert_allclose(out["likelihood"], sc.likelihood_score(dec, z, positions=3).detach().numpy(), rtol=1e-10)
     np.testing.assert_allclose(out["prior"], sc.prior_score(z).numpy())
+
+
+def test_published_protocol_draws_at_the_latent_scale():
+    vae = _FakeVAE()
+    vae.latent_scale = 0.01
+    draw = draw_latents(vae, ["a", "bb", "c"] * 100, [], 200, lambda s: s == "ok", seed=0,
+                        protocol="published_code")
+    assert list(dict.fromkeys(draw.source)) == ["train", "N(0, s^2 I)", "N(0, 25 s^2 I)"]
+    near, far = draw.z[200:400], draw.z[400:]
+    # per-coordinate s.d. 0.01 and 0.05 (les/analysis/ood.py: randn * eps, randn * 5 eps)
+    assert 0.008 < float(near.std()) < 0.012 and 0.04 < float(far.std()) < 0.06
+    with pytest.raises(ValueError, match="unknown protocol"):
+        draw_latents(vae, ["a"], [], 1, lambda s: True, seed=0, protocol="ood")
+
+
+def test_score_draw_prior_at_a_scale():
+    from conftest import MLPDecoder
+
+    import scales_core as sc
+    from scales_core.validity_auroc import score_draw
+
+    dec = MLPDecoder().double()
+    z = 0.1 * torch.randn(4, 3, dtype=torch.float64)
+    out = score_draw(dec, z, batch_size=4, prior_scale=0.1)
+    expected = torch.distributions.Normal(0.0, torch.tensor(0.1, dtype=torch.float64)).log_prob(z).sum(-1)
+    np.testing.assert_allclose(out["prior"], expected.numpy(), rtol=1e-12)
+    s = sc.ScaLES(dec, rho=0.5, prior_scale=0.1)
+    torch.testing.assert_close(s(z), expected + 0.5 * s.log_det(z))

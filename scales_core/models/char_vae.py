@@ -38,6 +38,10 @@ class CharVAEConfig:
         conv_kernels: Kernel sizes of the three encoder convolutions.
         dropout: Dropout between decoder recurrent layers, active in train mode only
             (used by the MC-dropout uncertainty score).
+        latent_scale: ``eps_std``, the factor on the reparametrization noise and on
+            prior samples (the published code's ``les/nets/template.py``,
+            ``reparameterize`` and ``generate``): the prior of the latent space is
+            ``N(0, latent_scale^2 I)``. 1 for a standard VAE.
     """
 
     vocab_size: int
@@ -49,6 +53,7 @@ class CharVAEConfig:
     conv_channels: tuple[int, int, int] = (9, 9, 10)
     conv_kernels: tuple[int, int, int] = (9, 9, 11)
     dropout: float = 0.2
+    latent_scale: float = 1.0
 
 
 class CharEncoder(nn.Module):
@@ -224,6 +229,11 @@ class CharVAE(nn.Module):
         """The latent size `d`."""
         return self.cfg.latent_dim
 
+    @property
+    def latent_scale(self) -> float:
+        """The prior's standard deviation (``eps_std``; see :class:`CharVAEConfig`)."""
+        return self.cfg.latent_scale
+
     def tokenize(self, strings: list[str]) -> Tensor:
         r"""Map strings to a `N x L` long tensor, padded with the padding symbol.
 
@@ -256,7 +266,8 @@ class CharVAE(nn.Module):
 
         Args:
             x: Strings or token indices.
-            sample: Draw from the posterior instead of returning its mean.
+            sample: Draw from the posterior instead of returning its mean (the
+                noise multiplied by :attr:`latent_scale`, as in training).
 
         Returns:
             A `N x d` tensor.
@@ -268,7 +279,8 @@ class CharVAE(nn.Module):
         mu, logvar = self.encoder(tokens)
         self.encoder.train(was_training)
         if sample:
-            mu = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            noise = self.latent_scale * torch.randn_like(mu)
+            mu = mu + noise * torch.exp(0.5 * logvar)
         return mu
 
     @torch.no_grad()

@@ -27,14 +27,18 @@ PAPER_CHECKPOINTS = tuple(
     for beta in ("0.05", "0.1", "1")
 )
 
+#: Sizes and latent scale of each family. ``latent_scale`` is the published configs'
+#: ``eps_std`` (OmerRonen/scales ``les/configs/expressions.yaml`` 0.1,
+#: ``les/configs/smiles.yaml`` 0.001), by which ``les/nets/template.py`` multiplies
+#: the reparametrization noise and the prior samples.
 _SIZES = {
     "expressions": dict(
         vocab_size=15, max_len=19, latent_dim=25, conv_channels=(2, 3, 4),
-        conv_kernels=(2, 3, 4),
+        conv_kernels=(2, 3, 4), latent_scale=0.1,
     ),
     "smiles": dict(
         vocab_size=35, max_len=120, latent_dim=56, conv_channels=(9, 9, 10),
-        conv_kernels=(9, 9, 11),
+        conv_kernels=(9, 9, 11), latent_scale=0.001,
     ),
 }
 

@@ -47,6 +47,9 @@ class SelfiesVAEConfig:
         ff_mult: Feed-forward width as a multiple of ``d_model``.
         n_memory: `M`, latent tokens (encoder queries and decoder memory).
         dropout: Dropout in train mode (attention and feed-forward outputs).
+        latent_scale: Factor on the reparametrization noise and prior samples
+            (1: a standard ``N(0, I)`` prior; see
+            :attr:`scales_core.models.char_vae.CharVAEConfig.latent_scale`).
     """
 
     vocab_size: int
@@ -59,6 +62,7 @@ class SelfiesVAEConfig:
     ff_mult: int = 4
     n_memory: int = 4
     dropout: float = 0.0
+    latent_scale: float = 1.0
 
     def to_dict(self) -> dict:
         """Plain dict (for JSON)."""
@@ -302,6 +306,11 @@ class SelfiesVAE(nn.Module):
         """The latent size `d`."""
         return self.cfg.latent_dim
 
+    @property
+    def latent_scale(self) -> float:
+        """The prior's standard deviation (see :class:`SelfiesVAEConfig`)."""
+        return self.cfg.latent_scale
+
     def tokenize(self, items: list, kind: str = "auto") -> Tensor:
         r"""SMILES, SELFIES strings or symbol lists -> `N x L` indices.
 
@@ -338,7 +347,8 @@ class SelfiesVAE(nn.Module):
         self.encoder.train(was_training)
         mu, logvar = torch.cat(mus), torch.cat(logvars)
         if sample:
-            mu = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            noise = self.latent_scale * torch.randn_like(mu)
+            mu = mu + noise * torch.exp(0.5 * logvar)
         return mu
 
     @torch.no_grad()

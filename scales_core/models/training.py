@@ -178,7 +178,8 @@ def loss_terms(vae: nn.Module, tokens: Tensor, beta: float) -> dict[str, Tensor]
         T = int((tokens != 0).sum(1).max())  # the batch's longest item (incl. stop)
         tokens = tokens[:, :T]
     mu, logvar = vae.encoder(tokens)
-    z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+    noise = vae.latent_scale * torch.randn_like(mu)  # eps_std, as published
+    z = mu + noise * torch.exp(0.5 * logvar)
     if isinstance(vae, SelfiesVAE):
         logits = vae.decoder.teacher_forced(z, vae.decoder.shift(tokens))
     else:
@@ -232,7 +233,7 @@ def evaluate(
         for k, v in loss_terms(vae, chunk, 0.0).items():
             if k in parts:
                 parts[k] += float(v) * len(chunk) / len(held)
-    z = torch.randn(n_prior, vae.latent_dim, generator=g)
+    z = vae.latent_scale * torch.randn(n_prior, vae.latent_dim, generator=g)
     kind = "selfies" if isinstance(vae, SelfiesVAE) else (
         "char_smiles" if "C" in vae.vocab else "char_expressions")
     strings = [s for c in z.split(batch) for s in vae.decode_strings(c)]
