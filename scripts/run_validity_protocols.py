@@ -65,8 +65,9 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for checkpoint in args.checkpoints:
         for protocol in args.protocols:
-            stem = folder / f"{checkpoint}_{protocol}"
-            if stem.with_suffix(".json").exists():
+            stem = f"{checkpoint}_{protocol}"
+            summary_path = folder / f"{stem}.json"  # not with_suffix: "gru_0.05"
+            if summary_path.exists():
                 logging.info("%s %s: done, skipped", checkpoint, protocol)
                 continue
             tic = time.perf_counter()
@@ -78,9 +79,9 @@ def main() -> None:
             params = dict(checkpoint=checkpoint, protocol=protocol, n=args.n,
                           n_calibration=args.n_calibration, seed=args.seed,
                           device=args.device)
-            frame.to_csv(f"{stem}_scores.csv.gz", index=False)
+            frame.to_csv(folder / f"{stem}_scores.csv.gz", index=False)
             # the summary last: its presence marks the run finished
-            write_json(stem.with_suffix(".json"), provenance(params, args.seed), summary=summary)
+            write_json(summary_path, provenance(params, args.seed), summary=summary)
             logging.info("%s %s (%.0f s): %s", checkpoint, protocol, summary["wall_s"],
                          {k: round(v, 3) for k, v in summary["auroc"].items()})
     collect(folder).to_csv(args.out / "protocols.csv", index=False)

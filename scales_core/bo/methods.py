@@ -8,6 +8,10 @@ name                    what
 ``scales_<lam>``        Eq. 15 with the ScaLES penalty, ``lam`` in 0.2/0.5/0.8/2
 ``prior_<lam>``         Eq. 15 with the prior ``log N(z; 0, I)``, ``lam`` in
                         0.2/0.5/0.8
+``scales_pub_<lam>``    Eq. 15 with the penalty as the published code computes
+                        it (:class:`~scales_core.bo.published.PublishedPenalty`:
+                        dropout on, finite differences anchored at the start
+                        points, no prior); not in the paper's tables
 ``uc_es_<q>``           GA; an update is rejected once the decoder uncertainty of
                         the new point is above its ``q``-th training quantile
                         (75/95/100)
@@ -31,7 +35,7 @@ from dataclasses import asdict, dataclass
 __all__ = ["MethodConfig", "METHODS", "PAPER_METHODS", "get_method"]
 
 OPTIMIZERS = ("ga", "lbfgs")
-PENALTIES = (None, "scales", "prior")
+PENALTIES = (None, "scales", "prior", "published")
 STOPPING_SCORES = (None, "uc", "scales")
 
 
@@ -42,7 +46,7 @@ class MethodConfig:
     Attributes:
         name: Registry name (used in file names and tables).
         optimizer: ``"ga"`` (normalized gradient ascent) or ``"lbfgs"``.
-        penalty: ``None``, ``"scales"`` or ``"prior"`` (GA only).
+        penalty: ``None``, ``"scales"``, ``"prior"`` or ``"published"`` (GA only).
         lam: Weight ``lambda`` of the normalized penalty gradient (>= 0).
         stopping: ``None``, ``"uc"`` (reject above a quantile) or ``"scales"``
             (reject below a quantile) (GA only).
@@ -114,6 +118,10 @@ _PATTERNS = (
         lambda v: dict(stopping="scales", quantile=v),
     ),
     (re.compile(rf"uc_es_{_NUMBER}"), lambda v: dict(stopping="uc", quantile=v)),
+    (
+        re.compile(rf"scales_pub_{_NUMBER}"),
+        lambda v: dict(penalty="published", lam=v),
+    ),
     (re.compile(rf"scales_{_NUMBER}"), lambda v: dict(penalty="scales", lam=v)),
     (re.compile(rf"prior_{_NUMBER}"), lambda v: dict(penalty="prior", lam=v)),
     (re.compile(rf"lbfgs_{_NUMBER}"), lambda v: dict(optimizer="lbfgs", facet=v)),
@@ -125,7 +133,7 @@ def get_method(name: str | MethodConfig) -> MethodConfig:
 
     Args:
         name: ``"ga"``, ``"scales_<lam>"``, ``"prior_<lam>"``, ``"uc_es_<q>"``,
-            ``"scales_es_<q>"`` or ``"lbfgs_<facet>"``.
+            ``"scales_es_<q>"``, ``"scales_pub_<lam>"`` or ``"lbfgs_<facet>"``.
 
     Returns:
         A validated :class:`MethodConfig`.
@@ -146,7 +154,8 @@ def get_method(name: str | MethodConfig) -> MethodConfig:
             return MethodConfig(name, **build(float(match.group(1))))
     raise ValueError(
         f"unknown method {name!r}; known patterns: ga, scales_<lambda>, "
-        "prior_<lambda>, uc_es_<quantile>, scales_es_<quantile>, lbfgs_<facet> "
+        "prior_<lambda>, uc_es_<quantile>, scales_es_<quantile>, "
+        "scales_pub_<lambda>, lbfgs_<facet> "
         f"(paper: {PAPER_METHODS})"
     )
 

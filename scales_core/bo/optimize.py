@@ -129,6 +129,10 @@ def gen_candidates_normalized_ga(
         initial_conditions: A `b x q x d` tensor of start points.
         acquisition_function: Maps `b x q x d` to `b` (maximized).
         penalty: A score `n x d` -> `n` to increase (ScaLES, prior), or ``None``.
+            A penalty with an ``anchored(z0)`` method (e.g.
+            :class:`~scales_core.bo.published.PublishedPenalty`) is anchored once
+            at the `(b q) x d` start points and the returned score is used for
+            every update.
         lam: Weight of the normalized penalty gradient (>= 0).
         lr: Step length.
         n_steps: Number of updates.
@@ -149,13 +153,18 @@ def gen_candidates_normalized_ga(
     b, q, d = initial_conditions.shape
     X = initial_conditions.detach().clone()
     active = torch.ones(b, dtype=torch.bool, device=X.device)
+    anchored = None
+    if penalty is not None and lam > 0 and hasattr(penalty, "anchored") and n_steps:
+        anchored = penalty.anchored(X.reshape(-1, d))
     for _ in range(n_steps):
         idx = active.nonzero().squeeze(-1)
         if idx.numel() == 0:
             break
         Xa = X[idx]
         step = _unit(_grad(acquisition_function, Xa))
-        if penalty is not None and lam > 0:
+        if anchored is not None:  # rows stay paired with their anchors
+            gp = _grad(lambda Z: anchored(Z.reshape(-1, d)), X)[idx]
+        elif penalty is not None and lam > 0:
             gp = _grad(lambda Z: penalty(Z.reshape(-1, d)), Xa)  # (len(idx), q, d)
             step = step + lam * _unit(gp)
         X_new = Xa + lr * step

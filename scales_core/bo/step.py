@@ -15,6 +15,7 @@ from .config import BOConfig
 from .methods import MethodConfig
 from .optimize import hypercube_bounds, optimize_acqf_ga, optimize_acqf_lbfgs
 from .problem import Problem
+from .published import PublishedPenalty
 from .seeding import derive_seed
 from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
 from .surrogate import fit_surrogate
@@ -74,8 +75,13 @@ class StepRunner:
         self.box = hypercube_bounds(d, 1.0, h, **tkwargs)
         facet = method.facet if method.optimizer == "lbfgs" else 1.0
         self.bounds = hypercube_bounds(d, facet, h, **tkwargs)
-        penalties = {"scales": self.scales, "prior": prior_score, None: None}
-        self.penalty = penalties[method.penalty]
+        penalties = {
+            "scales": lambda: self.scales,
+            "prior": lambda: prior_score,
+            "published": lambda: PublishedPenalty(problem.decoder),
+            None: lambda: None,
+        }
+        self.penalty = penalties[method.penalty]()
         self.restarts = config.lbfgs_restarts if method.optimizer == "lbfgs" else 1
 
     def stopping_score(self, *keys: int | str):
