@@ -24,6 +24,7 @@ papermill needs)::
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -75,6 +76,7 @@ def run_one(
     progress: bool = False,
     command: str | None = None,
     device: str = "cpu",
+    overrides: dict | None = None,
 ) -> dict:
     r"""Run, resume or skip one BO run (the unit of work of a sweep).
 
@@ -95,6 +97,8 @@ def run_one(
         command: Command line for the run header.
         device: Where the run computes (``"cpu"``, ``"cuda"``; see
             :class:`~scales_core.bo.config.BOConfig`).
+        overrides: Other :class:`~scales_core.bo.config.BOConfig` fields, e.g.
+            ``{"half_width": 0.3}``.
 
     Returns:
         ``{"task", "method", "seed", "path", "status", "seconds", "n_oracle"}``;
@@ -109,7 +113,7 @@ def run_one(
 
     path = run_path(out, task, method, seed)
     row = dict(task=task, method=method, seed=seed, path=str(path))
-    config = run_config(task, steps, q, lr, scales_grad, surrogate, device)
+    config = run_config(task, steps, q, lr, scales_grad, surrogate, device, overrides)
     if path.exists() and path.stat().st_size > 0:
         stored = read_run(path)
         _refuse_mismatch(
@@ -140,10 +144,14 @@ def run_config(
     scales_grad: str = "cpa",
     surrogate: str = "exact",
     device: str = "cpu",
+    overrides: dict | None = None,
 ) -> BOConfig:
-    """The :class:`~scales_core.bo.config.BOConfig` of a sweep run (validates it)."""
+    """The :class:`~scales_core.bo.config.BOConfig` of a sweep run (validates it).
+
+    ``overrides`` sets other fields (a field named twice is an error).
+    """
     lr = PROBLEM_DEFAULTS[task]["lr"] if lr is None else lr
-    return BOConfig(
+    fields = dict(
         n_steps=steps,
         q=q,
         lr=lr,
@@ -151,6 +159,14 @@ def run_config(
         surrogate=SurrogateConfig(kind=surrogate),
         device=device,
     )
+    overrides = dict(overrides or {})
+    twice = sorted(set(fields) & set(overrides))
+    if twice:
+        raise ValueError(f"set {twice} with their own options, not as overrides")
+    try:
+        return BOConfig(**fields, **overrides)
+    except TypeError as error:  # an unknown field name
+        raise ValueError(f"bad BOConfig override {overrides}: {error}") from None
 
 
 def _problem_info(task: str, n_init: int | None, seed: int) -> dict:
@@ -280,6 +296,7 @@ def run_sweep(
     processes: bool = True,
     command: str | None = None,
     device: str = "cpu",
+    overrides: dict | None = None,
 ) -> pd.DataFrame:
     r"""Run every (task, method, seed) on a Dask cluster, resuming what exists.
 
@@ -302,6 +319,8 @@ def run_sweep(
         processes: Local workers are processes (``False``: threads, for tests).
         command: Command line for the run headers.
         device: Where each run computes (a GPU sweep wants one worker per GPU).
+        overrides: Other :class:`~scales_core.bo.config.BOConfig` fields of every
+            run (``--set half_width=0.3`` on the command line).
 
     Returns:
         One row per run: task, method, seed, path, status (``done``, ``skipped``
@@ -316,7 +335,7 @@ def run_sweep(
     _check(tasks, methods, seeds, steps, n_init, threads)
     # a bad q, lr, scales_grad or surrogate fails here, not in every worker
     configs = {
-        task: run_config(task, steps, q, lr, scales_grad, surrogate, device)
+        task: run_config(task, steps, q, lr, scales_grad, surrogate, device, overrides)
         for task in tasks
     }
     if scheduler is None and not is_int(workers, 1):
@@ -350,6 +369,7 @@ def run_sweep(
                         threads=threads,
                         command=command,
                         device=device,
+                        overrides=overrides,
                         key=key,
                         pure=False,
                     )
@@ -389,6 +409,20 @@ def run_sweep(
     return pd.DataFrame(rows).sort_values(["task", "method", "seed"], ignore_index=True)
 
 
+def _parse_overrides(items: list[str]) -> dict:
+    """``["half_width=0.3", "scales_prior=latent"]`` -> a dict (JSON values, or strings)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set takes FIELD=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """The ``python -m scales_core.sweep`` command line; returns the exit status.
 
@@ -418,6 +452,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--set", nargs="+", default=[], metavar="FIELD=VALUE", dest="overrides",
+        help="other BOConfig fields, e.g. half_width=0.3 scales_prior=latent",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     command = " ".join(
@@ -440,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
             command=command,
             device=args.device,
+            overrides=_parse_overrides(args.overrides),
         )
     except ValueError as error:  # bad arguments or mismatched run files: no run
         logger.error("nothing was run: %s", error)

@@ -341,3 +341,17 @@ def test_resume_after_kill_between_steps_warm_starts_from_saved_state(
         toy_problem(), "ga", seed=6, config=CONFIG, path=path, progress=False
     )
     assert _oracle(resumed) == _oracle(full)
+
+
+def test_scales_prior_at_the_latent_scale():
+    import dataclasses
+
+    from scales_core.bo.methods import get_method
+    from scales_core.bo.step import StepRunner
+
+    problem = dataclasses.replace(toy_problem(), latent_scale=0.1)
+    unit = StepRunner(problem, get_method("scales_0.5"), 0, BOConfig(n_steps=1))
+    latent = StepRunner(problem, get_method("scales_0.5"), 0, BOConfig(n_steps=1, scales_prior="latent"))
+    assert (unit.scales.prior_scale, latent.scales.prior_scale) == (1.0, 0.1)
+    with pytest.raises(ValueError, match="latent_scale"):
+        dataclasses.replace(toy_problem(), latent_scale=0.0)

@@ -228,3 +228,20 @@ def test_cli_with_scheduler_address(tmp_path):
     assert len(frame) == 2 and frame["path"].iloc[0] == str(path)
     header = pd.read_json(path, lines=True, nrows=1).iloc[0]
     assert header["command"].startswith("python -m scales_core.sweep")
+
+
+def test_config_overrides_reach_the_run_config():
+    from scales_core.sweep import _parse_overrides, run_config
+
+    over = _parse_overrides(["half_width=0.3", "scales_prior=latent"])
+    assert over == {"half_width": 0.3, "scales_prior": "latent"}
+    config = run_config("expressions", 2, overrides=over)
+    assert (config.half_width, config.scales_prior) == (0.3, "latent")
+    with pytest.raises(ValueError, match="own options"):
+        run_config("expressions", 2, overrides={"q": 3})
+    with pytest.raises(ValueError, match="bad BOConfig override"):
+        run_config("expressions", 2, overrides={"no_such_field": 1})
+    with pytest.raises(ValueError, match="scales_prior"):
+        run_config("expressions", 2, overrides={"scales_prior": "wide"})
+    with pytest.raises(ValueError, match="FIELD=VALUE"):
+        _parse_overrides(["half_width"])

@@ -45,8 +45,13 @@ class BOConfig:
         uc_samples: Importance samples of the UC score.
         lbfgs_restarts: Start points per L-BFGS point (observed latents).
         lbfgs_maxiter: L-BFGS-B iteration cap.
-        half_width: The latent box ``[-h, h]^d`` mapped to the unit cube (GP input
-            normalization; L-BFGS facets are in these units).
+        half_width: The latent box ``[-h, h]^d`` (raw latent units) mapped to the
+            unit cube (GP input normalization; L-BFGS facets are in these units).
+            A dataset record states it in latent scales (see
+            :class:`scales_core.datasets.BODefaults`).
+        scales_prior: The prior term of the ScaLES penalty: ``"unit"`` (the
+            paper's ``log N(z; 0, I)``) or ``"latent"`` (``log N(z; 0, s^2 I)`` at
+            the problem's latent scale ``s``, the VAE's own prior).
         max_cholesky: Largest kernel matrix handled by Cholesky (exact and
             deterministic) instead of GPyTorch's iterative solvers.
         surrogate: The GP surrogate and its fit budget.
@@ -67,6 +72,7 @@ class BOConfig:
     lbfgs_restarts: int = 4
     lbfgs_maxiter: int = 200
     half_width: float = 3.0
+    scales_prior: str = "unit"
     max_cholesky: int = 5000
     surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
     device: str = "cpu"
@@ -98,6 +104,10 @@ class BOConfig:
         if self.scales_grad not in ("exact", "cpa"):
             raise ValueError(
                 f"scales_grad must be 'exact' or 'cpa', got {self.scales_grad!r}"
+            )
+        if self.scales_prior not in ("unit", "latent"):
+            raise ValueError(
+                f"scales_prior must be 'unit' or 'latent', got {self.scales_prior!r}"
             )
         if isinstance(self.surrogate, dict):  # read back from a header
             object.__setattr__(self, "surrogate", SurrogateConfig(**self.surrogate))

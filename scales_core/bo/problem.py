@@ -48,6 +48,8 @@ class Problem:
         train_X: An `n x d` float64 tensor, their latents.
         train_Y: An `n` float64 tensor, their (finite) objective values.
         rho: ScaLES ``rho`` for this decoder.
+        latent_scale: The VAE's prior standard deviation (``eps_std`` of the
+            published VAEs; 1 for a standard VAE).
         info: Plain-type description (checkpoint, data seed) for the run header.
     """
 
@@ -59,6 +61,7 @@ class Problem:
     train_X: Tensor
     train_Y: Tensor
     rho: float = 1.0
+    latent_scale: float = 1.0
     info: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -76,6 +79,8 @@ class Problem:
             raise ValueError(
                 f"{len(self.strings)} initial strings for {X.shape[0]} latents"
             )
+        if not (isinstance(self.latent_scale, (int, float)) and self.latent_scale > 0):
+            raise ValueError(f"latent_scale must be positive, got {self.latent_scale!r}")
         if not (torch.isfinite(X).all() and torch.isfinite(Y).all()):
             raise ValueError("initial latents and objective values must be finite")
         self.train_X = X.detach().to(torch.float64).clone()
@@ -151,6 +156,7 @@ def make_problem(
         train_X=X,
         train_Y=torch.as_tensor(values[valid], dtype=torch.float64),
         rho=defaults["rho"],
+        latent_scale=float(vae.latent_scale),
         info=dict(checkpoint=checkpoint, n_init=n_init, data_seed=seed),
     )
 

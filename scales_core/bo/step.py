@@ -69,7 +69,11 @@ class StepRunner:
             # BO needs latent gradients only; frozen weights also let the scores
             # replay CUDA graphs on a GPU.
             problem.decoder.to(self.device).requires_grad_(False)
-        self.scales = ScaLES(problem.decoder, rho=problem.rho, grad=config.scales_grad)
+        prior_scale = problem.latent_scale if config.scales_prior == "latent" else 1.0
+        self.scales = ScaLES(
+            problem.decoder, rho=problem.rho, grad=config.scales_grad,
+            prior_scale=prior_scale,
+        )
         d, h = problem.latent_dim, config.half_width
         tkwargs = dict(dtype=torch.float64, device=self.device)
         self.box = hypercube_bounds(d, 1.0, h, **tkwargs)
