@@ -38,7 +38,7 @@ from .bo.config import BOConfig
 from .bo.loop import run_bo
 from .bo.methods import PAPER_METHODS, get_method
 from .bo.problem import PROBLEM_DEFAULTS, make_problem
-from .bo.records import header_differences, read_run
+from .bo.records import compact_run, header_differences, read_run, stored_run_path
 from .bo.summary import METRICS, load_sweep, summarize_sweep
 from .bo.surrogate import SurrogateConfig
 
@@ -77,6 +77,7 @@ def run_one(
     command: str | None = None,
     device: str = "cpu",
     overrides: dict | None = None,
+    compact: bool = True,
 ) -> dict:
     r"""Run, resume or skip one BO run (the unit of work of a sweep).
 
@@ -99,6 +100,8 @@ def run_one(
             :class:`~scales_core.bo.config.BOConfig`).
         overrides: Other :class:`~scales_core.bo.config.BOConfig` fields, e.g.
             ``{"half_width": 0.3}``.
+        compact: Gzip the finished run with float32 latents
+            (:func:`~scales_core.bo.records.compact_run`).
 
     Returns:
         ``{"task", "method", "seed", "path", "status", "seconds", "n_oracle"}``;
@@ -114,19 +117,23 @@ def run_one(
     path = run_path(out, task, method, seed)
     row = dict(task=task, method=method, seed=seed, path=str(path))
     config = run_config(task, steps, q, lr, scales_grad, surrogate, device, overrides)
-    if path.exists() and path.stat().st_size > 0:
-        stored = read_run(path)
+    stored_path = stored_run_path(path)  # the .jsonl, or the .jsonl.gz of a finished run
+    if stored_path is not None:
+        stored = read_run(stored_path)
         _refuse_mismatch(
-            [(path, header_differences(stored.header, _header(task, method, seed,
-                                                               config, n_init)))]
+            [(stored_path, header_differences(
+                stored.header, _header(task, method, seed, config, n_init)))]
         )
         if stored.done is not None:
+            if stored_path == path and compact:  # finished before compaction existed
+                compact_run(path)
             return {**row, "status": "skipped", "seconds": 0.0, "n_oracle": None}
     torch.set_num_threads(threads)
     tic = time.perf_counter()
     problem = make_problem(task, n_init=n_init, seed=seed)
     data = run_bo(
-        problem, method, seed, config, path=path, progress=progress, command=command
+        problem, method, seed, config, path=path, progress=progress, command=command,
+        compact=compact,
     )
     return {
         **row,
@@ -266,8 +273,8 @@ def check_existing(
     for task in tasks:
         for method in methods:
             for seed in seeds:
-                path = run_path(out, task, method, seed)
-                if not path.exists() or path.stat().st_size == 0:
+                path = stored_run_path(run_path(out, task, method, seed))
+                if path is None:
                     continue
                 try:
                     header = read_run(path).header
@@ -297,6 +304,7 @@ def run_sweep(
     command: str | None = None,
     device: str = "cpu",
     overrides: dict | None = None,
+    compact: bool = True,
 ) -> pd.DataFrame:
     r"""Run every (task, method, seed) on a Dask cluster, resuming what exists.
 
@@ -321,6 +329,7 @@ def run_sweep(
         device: Where each run computes (a GPU sweep wants one worker per GPU).
         overrides: Other :class:`~scales_core.bo.config.BOConfig` fields of every
             run (``--set half_width=0.3`` on the command line).
+        compact: Gzip each finished run with float32 latents.
 
     Returns:
         One row per run: task, method, seed, path, status (``done``, ``skipped``
@@ -370,6 +379,7 @@ def run_sweep(
                         command=command,
                         device=device,
                         overrides=overrides,
+                        compact=compact,
                         key=key,
                         pure=False,
                     )

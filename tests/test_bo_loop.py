@@ -190,6 +190,7 @@ def test_record_contents(tmp_path):
         seed=0,
         config=CONFIG,
         path=path,
+        compact=False,
         progress=False,
         command="pytest",
     )
@@ -355,3 +356,39 @@ def test_scales_prior_at_the_latent_scale():
     assert (unit.scales.prior_scale, latent.scales.prior_scale) == (1.0, 0.1)
     with pytest.raises(ValueError, match="latent_scale"):
         dataclasses.replace(toy_problem(), latent_scale=0.0)
+
+
+def test_finished_run_is_compacted_and_read_back(tmp_path):
+    from scales_core.bo.records import compacted_path, gp_state_path, lock_path, read_run
+
+    path = tmp_path / "run.jsonl"
+    data = run_bo(toy_problem(), "ga", 0, CONFIG, path=path, progress=False)
+    gz = compacted_path(path)
+    assert gz.exists() and not path.exists()
+    assert not lock_path(path).exists() and not gp_state_path(path).exists()
+    stored = read_run(path)  # finds the .gz
+    assert stored.header["compacted"]["latents"] == "float32" and stored.done is not None
+    assert [r["string"] for r in stored.oracle] == [r["string"] for r in data.oracle]
+    for mine, back in zip(data.oracle, stored.oracle):
+        # the shortest decimal of each float32 value: it reads back to that float32
+        torch.testing.assert_close(
+            torch.tensor(back["latent"], dtype=torch.float64).float(),
+            torch.tensor(mine["latent"], dtype=torch.float64).float(),
+            rtol=0, atol=0,
+        )
+    # a second call returns the stored run without running anything
+    again = run_bo(toy_problem(), "ga", 0, CONFIG, path=path, progress=False)
+    assert len(again.oracle) == len(data.oracle) and not path.exists()
+    with pytest.raises(ValueError, match="different run"):
+        run_bo(toy_problem(), "ga", 1, CONFIG, path=path, progress=False)
+
+
+def test_unfinished_run_is_not_compacted(tmp_path):
+    from scales_core.bo.records import compact_run
+
+    path = tmp_path / "run.jsonl"
+    run_bo(toy_problem(), "ga", 0, CONFIG, path=path, progress=False, compact=False)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))  # no done record
+    with pytest.raises(ValueError, match="not finished"):
+        compact_run(path)

@@ -312,7 +312,7 @@ def test_sweep_killed_then_rerun_with_changed_configuration(tmp_path):
     """Nothing lost or mixed: a cut run is refused under another configuration
     (files untouched), then resumed under its own to the uninterrupted records."""
     out = str(tmp_path)
-    kwargs = dict(workers=1, processes=False, **TINY)
+    kwargs = dict(workers=1, processes=False, compact=False, **TINY)
     status = sweep.run_sweep("expressions", ["ga"], [0, 1], 2, out, **kwargs)
     assert list(status["status"]) == ["done", "done"], status["error"].tolist()
     path = sweep.run_path(out, "expressions", "ga", 0)

@@ -19,6 +19,7 @@ from scales_core.bo import (
     trajectories,
     trajectory_bands,
 )
+from scales_core.bo.records import compacted_path
 from scales_core.sweep import load_sweep, main, run_path, run_sweep, summarize_sweep
 
 CKPT = "checkpoints/paper/expressions_gru_1/w.pth"
@@ -153,6 +154,7 @@ def test_sweep_runs_skips_and_resumes(tmp_path):
         out,
         workers=1,
         processes=False,
+        compact=False,
         **TINY,
     )
     assert list(status["status"]) == ["done", "done"], status["error"].tolist()
@@ -164,6 +166,7 @@ def test_sweep_runs_skips_and_resumes(tmp_path):
         out,
         workers=1,
         processes=False,
+        compact=False,
         **TINY,
     )
     assert list(again["status"]) == ["skipped", "skipped"]
@@ -183,6 +186,7 @@ def test_sweep_runs_skips_and_resumes(tmp_path):
         out,
         workers=1,
         processes=False,
+        compact=False,
         **TINY,
     )
     assert list(resumed["status"]) == ["done", "skipped"]
@@ -223,10 +227,11 @@ def test_cli_with_scheduler_address(tmp_path):
             ]
         )
     assert code == 0
-    path = run_path(tmp_path, "expressions", "scales_es_50", 1)
+    # a finished run is stored compacted, as <run>.jsonl.gz
+    path = compacted_path(run_path(tmp_path, "expressions", "scales_es_50", 1))
     frame = load_sweep(tmp_path)
     assert len(frame) == 2 and frame["path"].iloc[0] == str(path)
-    header = pd.read_json(path, lines=True, nrows=1).iloc[0]
+    header = pd.read_json(path, lines=True, nrows=1, compression="gzip").iloc[0]
     assert header["command"].startswith("python -m scales_core.sweep")
 
 

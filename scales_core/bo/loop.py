@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from pathlib import Path
 
 import gpytorch
 import torch
@@ -30,7 +31,15 @@ from .config import BOConfig
 from .methods import MethodConfig, get_method
 from .optimize import initialize_from_data
 from .problem import Problem
-from .records import GPStateFile, RunData, RunRecord
+from .records import (
+    GPStateFile,
+    RunData,
+    RunRecord,
+    compact_run,
+    compacted_path,
+    header_differences,
+    read_run,
+)
 from .seeding import derive_generator
 from .step import StepRunner
 from .surrogate import surrogate_state
@@ -48,6 +57,7 @@ def run_bo(
     path: str | os.PathLike | None = None,
     progress: bool = True,
     command: str | None = None,
+    compact: bool = True,
 ) -> RunData:
     r"""Run (or resume) one BO run and record every oracle call.
 
@@ -61,9 +71,16 @@ def run_bo(
             keeps the records in memory.
         progress: Show a tqdm bar over the steps.
         command: Command line for the header (default: this process's).
+        compact: Once the run is finished, replace its ``.jsonl`` by the gzipped
+            ``.jsonl.gz`` with float32 latents
+            (:func:`~scales_core.bo.records.compact_run`). A path whose compacted
+            file exists is a finished run: its records are returned (after the
+            header check) and nothing is run.
 
     Returns:
-        The records (:class:`~scales_core.bo.records.RunData`).
+        The records (:class:`~scales_core.bo.records.RunData`; latents in float64
+        for a run finished by this call, float32-rounded when read back from a
+        compacted file).
 
     Raises:
         ValueError: for an unknown method, bad parameters, or an existing record
@@ -87,6 +104,15 @@ def run_bo(
         "problem": problem.info,
         **provenance(config.to_dict(), seed, command),
     }
+    if path is not None and not Path(path).exists() and compacted_path(path).exists():
+        stored = read_run(compacted_path(path))
+        diff = header_differences(stored.header, header)
+        if diff:
+            raise ValueError(
+                f"{compacted_path(path)} was written by a different run ("
+                + "; ".join(diff) + "); give this run another file."
+            )
+        return stored
     cholesky = gpytorch.settings.max_cholesky_size(config.max_cholesky)
     with RunRecord(path, header) as record, cholesky:
         if record.data.init is None:
@@ -103,7 +129,10 @@ def run_bo(
             _check_init(record, problem)
         if record.data.done is None:
             _loop(runner, record, GPStateFile(record.path), progress)
-        return record.data
+        data = record.data
+    if path is not None and compact:
+        compact_run(path)
+    return data
 
 
 def _check_init(record: RunRecord, problem: Problem) -> None:

@@ -14,6 +14,12 @@ Record types, one JSON object per line:
 * ``step``: wall-clock split of a completed BO step (not needed to resume).
 * ``done``: the run finished.
 
+A finished run is compacted (:func:`compact_run`) into ``<run file name>.gz``:
+the same records, gzipped, with latents rounded to float32 (about 5x smaller; a
+finished run is never resumed, so nothing needs its float64 bits), written to a
+temporary file and renamed into place before the ``.jsonl``, its lock and its GP
+side file are removed. :func:`read_run` and :func:`stored_run_path` find either.
+
 A killed run leaves at most one partial last line; :class:`RunRecord` drops it
 when it reopens the file (a file that does not start with a header record is
 never modified). Floats are written with ``repr`` precision, so float64 latents
@@ -29,6 +35,7 @@ process dies), and a second writer fails with :class:`RunLockedError`.
 from __future__ import annotations
 
 import fcntl
+import gzip
 import json
 import logging
 import math
@@ -44,6 +51,9 @@ from .._files import describe_error
 
 __all__ = [
     "GPStateFile",
+    "compact_run",
+    "compacted_path",
+    "stored_run_path",
     "HEADER_KEYS",
     "RunData",
     "RunFileWarning",
@@ -183,12 +193,15 @@ def _not_a_run(path: Path, what: str) -> ValueError:
 def _read_lines(path: Path) -> tuple[list[dict], int]:
     """Complete records and the byte length of the complete lines.
 
+    A ``.gz`` path is read through gzip (lengths are then of the decompressed text).
+
     Raises:
         ValueError: when the first line is not a header record, or a later
             complete line is not a JSON object.
     """
     records, good = [], 0
-    with open(path, "rb") as fh:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
         for line in fh:
             if not line.endswith(b"\n"):
                 break  # partial line of a killed writer
@@ -214,13 +227,91 @@ def _read_lines(path: Path) -> tuple[list[dict], int]:
     return records, good
 
 
+def compacted_path(path: str | os.PathLike) -> Path:
+    """The compacted file of a run: ``<run file name>.gz`` beside it."""
+    path = Path(path)
+    return path.with_name(path.name + ".gz")
+
+
+def stored_run_path(path: str | os.PathLike) -> Path | None:
+    """The file that holds run ``path`` (``.jsonl``): its compacted file, itself, or ``None``."""
+    path = Path(path)
+    for candidate in (compacted_path(path), path):
+        if candidate.exists() and candidate.stat().st_size > 0:
+            return candidate
+    return None
+
+
+def _float32_text(value: float) -> float:
+    """``value`` rounded to float32, as the shortest decimal that reads back to it."""
+    import numpy as np
+
+    return float(str(np.float32(value)))
+
+
+def _compact_record(record: dict) -> dict:
+    if record.get("type") == "oracle" and record.get("latent") is not None:
+        return {**record, "latent": [_float32_text(x) for x in record["latent"]]}
+    if record.get("type") == "init" and record.get("latents") is not None:
+        latents = [[_float32_text(x) for x in row] for row in record["latents"]]
+        return {**record, "latents": latents}
+    if record.get("type") == "header":
+        return {**record, "compacted": {"latents": "float32", "format": "gzip"}}
+    return record
+
+
+def compact_run(path: str | os.PathLike) -> Path:
+    r"""Replace a finished run's ``.jsonl`` by ``<name>.gz`` (float32 latents).
+
+    The compacted file is written beside it under a temporary name, synced and
+    renamed into place; only then are the ``.jsonl``, its lock file and its GP
+    side file removed, so a kill at any point leaves a readable run. Every other
+    field is kept as written.
+
+    Args:
+        path: The run's ``.jsonl`` file.
+
+    Returns:
+        The compacted file's path.
+
+    Raises:
+        ValueError: when the run has no ``done`` record (an unfinished run stays
+            resumable), or the file is not a run record.
+    """
+    path = Path(path)
+    out = compacted_path(path)
+    if not path.exists() and out.exists():
+        return out  # compacted before
+    records, _ = _read_lines(path)
+    if not records or records[-1].get("type") != "done":
+        raise ValueError(f"{path}: the run is not finished (no done record); not compacted")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as raw:
+        with gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=9, mtime=0) as fh:
+            for record in records:
+                line = json.dumps(_compact_record(record), allow_nan=False) + "\n"
+                fh.write(line.encode("utf-8"))
+        raw.flush()
+        os.fsync(raw.fileno())
+    os.replace(tmp, out)
+    for leftover in (path, lock_path(path), gp_state_path(path)):
+        leftover.unlink(missing_ok=True)
+    return out
+
+
 def read_run(path: str | os.PathLike) -> RunData:
     r"""Parse a run file (a partial last line is ignored).
+
+    ``path`` may be the ``.jsonl`` or its compacted ``.gz``; a ``.jsonl`` that was
+    compacted is read from its ``.gz``.
 
     Raises:
         ValueError: when the file is empty, lacks a header, or has a corrupt line.
     """
-    records, _ = _read_lines(Path(path))
+    path = Path(path)
+    if path.suffix != ".gz" and not path.exists() and compacted_path(path).exists():
+        path = compacted_path(path)
+    records, _ = _read_lines(path)
     if not records:
         raise _not_a_run(Path(path), "no complete header line")
     data = RunData(header=records[0])

@@ -41,7 +41,8 @@ def iter_runs(out: str | Path) -> Iterator[tuple[Path, RunData]]:
 
     Files that cannot be parsed are skipped with a warning.
     """
-    for path in sorted(Path(out).rglob("*.jsonl")):
+    paths = [*Path(out).rglob("*.jsonl"), *Path(out).rglob("*.jsonl.gz")]
+    for path in sorted(paths):
         try:
             data = read_run(path)
         except ValueError as error:
