@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ..tokens import encode as encode_chars
 from ._inputs import check_decode_latents, decoded_positions, encode_input
 from .recurrent import RecurrenceJVP, run_recurrence
 
@@ -237,20 +238,15 @@ class CharVAE(nn.Module):
     def tokenize(self, strings: list[str]) -> Tensor:
         r"""Map strings to a `N x L` long tensor, padded with the padding symbol.
 
+        The one character tokenizer, :func:`scales_core.tokens.encode`.
+
         Raises:
             ValueError: for an unknown character or a string longer than `L`.
         """
-        L = self.cfg.max_len
-        rows = []
-        for k, s in enumerate(strings):
-            if len(s) > L:
-                raise ValueError(f"item {k} ({s!r}) is longer than max_len={L}")
-            unknown = sorted({ch for ch in s if ch not in self._index})
-            if unknown:
-                raise ValueError(f"item {k} ({s!r}) has unknown symbols {unknown}")
-            idx = [self._index[ch] for ch in s]
-            rows.append(idx + [self.pad_index] * (L - len(idx)))
-        return torch.tensor(rows, dtype=torch.long, device=self.decoder.out.weight.device)
+        return encode_chars(
+            strings, self._index, self.cfg.max_len, what="item",
+            pad=self.vocab[self.pad_index], device=self.decoder.out.weight.device,
+        )
 
     def detokenize(self, tokens: Tensor) -> list[str]:
         """Map a `N x L` index tensor to strings, dropping padding symbols."""

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import torch
 
-from .._files import CorruptFileError, load_torch_file, load_yaml_file
+from .. import tokens
+from .._files import CorruptFileError, load_torch_file
 from ..paths import resolve
-from ..sources import verified_path
 from .char_vae import CharVAE, CharVAEConfig
 
 __all__ = ["PAPER_CHECKPOINTS", "EXPRESSIONS_VOCAB", "load_paper_vae", "smiles_vocab"]
 
 #: The expressions checkpoints' symbols in index order (space pads the end).
-EXPRESSIONS_VOCAB = ["x", "+", "(", ")", "1", "2", "3", "*", "/", "s", "i", "n", "e", "p", " "]
+EXPRESSIONS_VOCAB = list(tokens.EXPRESSIONS_VOCAB)
 
 PAPER_CHECKPOINTS = tuple(
     f"{data}_{cell}_{beta}"
@@ -52,25 +52,14 @@ _FIX = (
 def smiles_vocab() -> list[str]:
     """The SMILES checkpoints' symbols in index order (index 34 is the space pad).
 
+    See :func:`scales_core.tokens.smiles_symbols`.
+
     Raises:
         scales_core.sources.ChecksumError: when the file differs from the
             published one (e.g. a permuted vocabulary).
         CorruptFileError: when it is not a symbol -> index mapping.
     """
-    path = verified_path("checkpoints/paper/smiles_vocab.yaml")
-    mapping = load_yaml_file(path, "SMILES vocabulary (symbol: index)", _FIX)
-    n = _SIZES["smiles"]["vocab_size"]
-    if not isinstance(mapping, dict) or sorted(
-        (int(i) if isinstance(i, int) else -1) for i in mapping.values()
-    ) != list(range(n)):
-        raise CorruptFileError(
-            f"{path} must map {n} symbols to the indices 0..{n - 1} once each. "
-            + _FIX
-        )
-    vocab = [""] * n
-    for symbol, index in mapping.items():
-        vocab[index] = str(symbol)
-    return vocab
+    return tokens.smiles_symbols()
 
 
 def load_paper_vae(name: str, device: str | torch.device = "cpu") -> CharVAE:

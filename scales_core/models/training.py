@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..tokens import encode as encode_chars
 from .char_vae import CharVAE
 from .selfies_vae import SelfiesVAE
 from .selfies_vocab import SelfiesVocab, to_selfies_tokens
@@ -129,15 +130,14 @@ def selfies_tokens(
 def char_tokens(
     strings: Sequence[str], vocab: list[str], max_len: int
 ) -> Tensor:
-    """`N x L` indices of strings over a character vocabulary (bad ones dropped)."""
+    """`N x L` indices of strings over a character vocabulary (bad ones dropped).
+
+    Whitespace inside a string is removed; strings longer than ``max_len`` or with
+    characters outside ``vocab`` are left out (:func:`scales_core.tokens.encode`).
+    """
     index = {c: i for i, c in enumerate(vocab)}
-    pad = index[" "]
-    rows = [[index[c] for c in s] + [pad] * (max_len - len(s))
-            for s in ("".join(s.split()) for s in strings)
-            if len(s) <= max_len and all(c in index for c in s)]
-    if len(rows) < len(strings):
-        logger.info("dropped %d of %d strings", len(strings) - len(rows), len(strings))
-    return torch.tensor(rows, dtype=torch.long).reshape(-1, max_len)
+    return encode_chars(strings, index, max_len, drop_long=True, compact=True,
+                        drop_unknown=True)
 
 
 def epoch_batches(
