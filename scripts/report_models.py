@@ -31,7 +31,8 @@ from scales_core.data import load_expressions, load_moses, load_zinc, subsample
 from scales_core.provenance import provenance, write_json
 from scales_core.tasks import is_valid_expression, is_valid_smiles, passes_quality_filters
 from scales_core.timing import median_time
-from scales_core.uncertainty import load_uncertainty_thresholds, uncertainty_score
+from scales_core.models.paper import load_uncertainty_thresholds
+from scales_core.uncertainty import uncertainty_score
 
 logger = logging.getLogger("report_models")
 

@@ -522,7 +522,7 @@ def test_damaged_paper_vocabulary_is_refused(data_copy, damage):
 )
 def test_damaged_threshold_file_names_the_file(data_copy, content, message):
     from scales_core._files import CorruptFileError
-    from scales_core.uncertainty import load_uncertainty_thresholds
+    from scales_core.models.paper import load_uncertainty_thresholds
 
     path = data_copy / "checkpoints/paper/uncertainty_thresholds/expressions_gru_1.yaml"
     path.parent.mkdir(parents=True)

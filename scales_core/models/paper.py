@@ -8,14 +8,22 @@ latent to wrong strings), and a damaged file gives an error naming it.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .. import tokens
-from .._files import CorruptFileError, load_torch_file
+from .._files import CorruptFileError, load_torch_file, load_yaml_file
 from ..paths import resolve
 from .char_vae import CharVAE, CharVAEConfig
 
-__all__ = ["PAPER_CHECKPOINTS", "EXPRESSIONS_VOCAB", "load_paper_vae", "smiles_vocab"]
+__all__ = [
+    "PAPER_CHECKPOINTS",
+    "EXPRESSIONS_VOCAB",
+    "load_paper_vae",
+    "load_uncertainty_thresholds",
+    "smiles_vocab",
+]
 
 #: The expressions checkpoints' symbols in index order (space pads the end).
 EXPRESSIONS_VOCAB = list(tokens.EXPRESSIONS_VOCAB)
@@ -92,3 +100,44 @@ def load_paper_vae(name: str, device: str | torch.device = "cpu") -> CharVAE:
             f"{path} does not hold the weights of {name!r} ({first}). {_FIX}"
         ) from None
     return vae.to(device).eval()
+
+
+def load_uncertainty_thresholds(name: str) -> dict[str, float]:
+    r"""The published UC quantiles of the training data for a checkpoint.
+
+    Args:
+        name: A checkpoint name, e.g. ``"expressions_gru_1"``.
+
+    Returns:
+        ``{"90": ..., "95": ..., "99": ..., "max": ...}`` on the ``log I`` scale
+        (:func:`scales_core.uncertainty.uncertainty_score` with ``log=True``,
+        ``K = 10``; see the notes of :mod:`scales_core.uncertainty`).
+
+    Raises:
+        ValueError: for a name with path separators; ``CorruptFileError`` (a
+            ``ValueError``) naming the file when it is damaged or malformed.
+        scales_core.paths.DataNotFoundError: when the file is missing.
+    """
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name:
+        raise ValueError(f"bad checkpoint name {name!r}")
+    path = resolve(f"checkpoints/paper/uncertainty_thresholds/{name}.yaml")
+    fix = ("Replace it with the published file (see the README of "
+           "$SCALES_DATA_DIR).")
+    raw = load_yaml_file(path, "UC threshold file", fix)
+    keys = ("90", "95", "99", "max")
+    if not isinstance(raw, dict) or sorted(map(str, raw)) != sorted(keys):
+        found = sorted(map(str, raw)) if isinstance(raw, dict) else type(raw).__name__
+        raise CorruptFileError(
+            f"{path} must map exactly the keys {list(keys)} to numbers, got "
+            f"{found}. {fix}"
+        )
+    values = {str(k): v for k, v in raw.items()}
+    if not all(
+        isinstance(values[k], (int, float)) and not isinstance(values[k], bool)
+        and math.isfinite(values[k]) for k in keys
+    ) or not values["90"] <= values["95"] <= values["99"] <= values["max"]:
+        raise CorruptFileError(
+            f"{path} must hold finite, increasing quantiles (90 <= 95 <= 99 <= max), "
+            f"got {values}. {fix}"
+        )
+    return {k: float(values[k]) for k in keys}
