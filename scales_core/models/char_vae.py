@@ -209,9 +209,14 @@ class CharVAE(nn.Module):
         cfg: Sizes.
         vocab: Symbols in index order; ``vocab[pad_index]`` pads the end.
         pad_index: Index of the padding symbol.
+        kind: Model kind written when saved (:func:`scales_core.models.own.save_vae`):
+            ``"char"`` or ``"char_<dataset>"`` (``"char_expressions"``,
+            ``"char_smiles"``); it names the dataset the model reads.
     """
 
-    def __init__(self, cfg: CharVAEConfig, vocab: list[str], pad_index: int) -> None:
+    def __init__(
+        self, cfg: CharVAEConfig, vocab: list[str], pad_index: int, kind: str = "char"
+    ) -> None:
         super().__init__()
         if len(vocab) != cfg.vocab_size:
             raise ValueError(
@@ -220,6 +225,7 @@ class CharVAE(nn.Module):
         self.cfg = cfg
         self.vocab = list(vocab)
         self.pad_index = pad_index
+        self.kind = kind
         self.encoder = CharEncoder(cfg)
         self.decoder = CharDecoder(cfg)
         self.property_net = PropertyNet(cfg.latent_dim, cfg.hidden)

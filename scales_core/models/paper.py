@@ -19,6 +19,7 @@ from .char_vae import CharVAE, CharVAEConfig
 
 __all__ = [
     "PAPER_CHECKPOINTS",
+    "PAPER_SIZES",
     "EXPRESSIONS_VOCAB",
     "load_paper_vae",
     "load_uncertainty_thresholds",
@@ -39,7 +40,7 @@ PAPER_CHECKPOINTS = tuple(
 #: ``eps_std`` (OmerRonen/scales ``les/configs/expressions.yaml`` 0.1,
 #: ``les/configs/smiles.yaml`` 0.001), by which ``les/nets/template.py`` multiplies
 #: the reparametrization noise and the prior samples.
-_SIZES = {
+PAPER_SIZES = {
     "expressions": dict(
         vocab_size=15, max_len=19, latent_dim=25, conv_channels=(2, 3, 4),
         conv_kernels=(2, 3, 4), latent_scale=0.1,
@@ -87,9 +88,9 @@ def load_paper_vae(name: str, device: str | torch.device = "cpu") -> CharVAE:
     if name not in PAPER_CHECKPOINTS:
         raise ValueError(f"unknown checkpoint {name!r}; choose from {PAPER_CHECKPOINTS}")
     data, cell, _ = name.split("_")
-    cfg = CharVAEConfig(cell=cell, **_SIZES[data])
+    cfg = CharVAEConfig(cell=cell, **PAPER_SIZES[data])
     vocab = EXPRESSIONS_VOCAB if data == "expressions" else smiles_vocab()
-    vae = CharVAE(cfg, vocab, pad_index=vocab.index(" "))
+    vae = CharVAE(cfg, vocab, pad_index=vocab.index(" "), kind=f"char_{data}")
     path = resolve(f"checkpoints/paper/{name}/w.pth")
     state = load_torch_file(path, f"published checkpoint {name!r}", _FIX)
     try:
