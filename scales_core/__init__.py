@@ -7,7 +7,8 @@ from .baselines import likelihood_score, polarity_score
 from .batching import map_batches
 from .jacobian import decoder_jacobian, logits_and_jacobian
 from .score import ScaLES, log_det_forward, log_det_paper, prior_score
-from .uncertainty import load_uncertainty_thresholds, uncertainty_score
+from .models.paper import load_uncertainty_thresholds
+from .uncertainty import uncertainty_score
 
 __all__ = [
     "ScaLES",

@@ -37,10 +37,11 @@ from ._checks import is_int
 from .bo.config import BOConfig
 from .bo.loop import run_bo
 from .bo.methods import PAPER_METHODS, get_method
-from .bo.problem import PROBLEM_DEFAULTS, make_problem
+from .bo.problem import make_problem
 from .bo.records import compact_run, header_differences, read_run, stored_run_path
 from .bo.summary import METRICS, load_sweep, summarize_sweep
 from .bo.surrogate import SurrogateConfig
+from .datasets import dataset_for_task
 
 __all__ = [
     "check_existing",
@@ -157,7 +158,7 @@ def run_config(
 
     ``overrides`` sets other fields (a field named twice is an error).
     """
-    lr = PROBLEM_DEFAULTS[task]["lr"] if lr is None else lr
+    lr = dataset_for_task(task).bo.lr if lr is None else lr
     fields = dict(
         n_steps=steps,
         q=q,
@@ -181,10 +182,10 @@ def _problem_info(task: str, n_init: int | None, seed: int) -> dict:
 
     Must mirror :func:`scales_core.bo.problem.make_problem` (a test checks it).
     """
-    defaults = PROBLEM_DEFAULTS[task]
+    record = dataset_for_task(task)
     return dict(
-        checkpoint=defaults["checkpoint"],
-        n_init=defaults["n_init"] if n_init is None else n_init,
+        checkpoint=record.model,
+        n_init=record.bo.n_init if n_init is None else n_init,
         data_seed=seed,
     )
 
@@ -237,10 +238,7 @@ def _check(
     threads: int = 1,
 ) -> None:
     for task in tasks:
-        if task not in PROBLEM_DEFAULTS:
-            raise ValueError(
-                f"no BO problem for task {task!r}; known: {sorted(PROBLEM_DEFAULTS)}"
-            )
+        dataset_for_task(task)  # "no BO problem for task ..." for an unknown one
     if not methods:
         raise ValueError("methods must name at least one method")
     for method in methods:

@@ -1,4 +1,9 @@
-r"""Character tokenization for the published character VAEs.
+r"""Character tokenization: the one tokenizer of the character VAEs.
+
+:func:`encode` maps strings to padded index rows; :meth:`CharVAE.tokenize
+<scales_core.models.char_vae.CharVAE.tokenize>`, the training helpers
+(:func:`scales_core.models.training.char_tokens`) and the dataset helpers below
+all call it, so padding, length and unknown-symbol rules are the same everywhere.
 
 Expressions: one character per token over ``x + ( ) 1 2 3 * / s i n e p <space>``
 (``'sin('`` and ``'exp('`` spelled out), padded with the space to ``L = 19``.
@@ -14,11 +19,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 
 import torch
-import yaml
 from torch import Tensor
+
+from ._files import CorruptFileError, load_yaml_file
+from .sources import verified_path
 
 __all__ = [
     "EXPRESSIONS_LENGTH",
+    "EXPRESSIONS_VOCAB",
     "PAD",
     "SMILES_LENGTH",
     "decode_tokens",
@@ -26,6 +34,7 @@ __all__ = [
     "encode_expressions",
     "encode_smiles",
     "expressions_vocab",
+    "smiles_symbols",
     "smiles_vocab",
 ]
 
@@ -34,26 +43,52 @@ logger = logging.getLogger(__name__)
 EXPRESSIONS_LENGTH = 19
 SMILES_LENGTH = 120
 PAD = " "
-_EXPRESSION_CHARS = ("x", "+", "(", ")", "1", "2", "3", "*", "/")
-_EXPRESSION_CHARS += ("s", "i", "n", "e", "p", PAD)
+#: The expressions checkpoints' symbols in index order (the space pads the end).
+EXPRESSIONS_VOCAB = ("x", "+", "(", ")", "1", "2", "3", "*", "/", "s", "i", "n", "e",
+                     "p", PAD)
 SMILES_VOCAB_FILE = "checkpoints/paper/smiles_vocab.yaml"
+_SMILES_SIZE = 35
+_FIX = (
+    "Replace it with the published file (see the README of $SCALES_DATA_DIR), or "
+    "delete it so that the loader looks in the cache or downloads it."
+)
 
 
 def expressions_vocab() -> dict[str, int]:
     """Character -> index map of the expressions checkpoints (15 entries)."""
-    return {char: index for index, char in enumerate(_EXPRESSION_CHARS)}
+    return {char: index for index, char in enumerate(EXPRESSIONS_VOCAB)}
+
+
+def smiles_symbols() -> list[str]:
+    """The SMILES checkpoints' symbols in index order (index 34 is the space pad).
+
+    Read afresh on every call (the file is checked against its published SHA-256).
+
+    Raises:
+        scales_core.sources.ChecksumError: when the file differs from the
+            published one (e.g. a permuted vocabulary).
+        CorruptFileError: when it is not a symbol -> index mapping.
+        DataNotFoundError: when ``smiles_vocab.yaml`` is not available.
+    """
+    path = verified_path(SMILES_VOCAB_FILE)
+    mapping = load_yaml_file(path, "SMILES vocabulary (symbol: index)", _FIX)
+    n = _SMILES_SIZE
+    if not isinstance(mapping, dict) or sorted(
+        (int(i) if isinstance(i, int) else -1) for i in mapping.values()
+    ) != list(range(n)) or mapping.get(PAD) != n - 1:
+        raise CorruptFileError(
+            f"{path} must map {n} symbols to the indices 0..{n - 1} once each, with "
+            f"{PAD!r} at {n - 1}. " + _FIX
+        )
+    vocab = [""] * n
+    for symbol, index in mapping.items():
+        vocab[index] = str(symbol)
+    return vocab
 
 
 @cache
 def _smiles_vocab() -> tuple[tuple[str, int], ...]:
-    from .data import verified_path  # local import: data imports this module
-
-    with open(verified_path(SMILES_VOCAB_FILE), encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
-    vocab = {str(key): int(value) for key, value in raw.items()}
-    if sorted(vocab.values()) != list(range(len(vocab))) or vocab.get(PAD) != 34:
-        raise ValueError(f"{SMILES_VOCAB_FILE}: not a 0..34 map with ' ' at 34")
-    return tuple(vocab.items())
+    return tuple((symbol, index) for index, symbol in enumerate(smiles_symbols()))
 
 
 def smiles_vocab() -> dict[str, int]:
@@ -71,36 +106,54 @@ def encode(
     length: int,
     drop_long: bool = False,
     what: str = "string",
+    *,
+    pad: str = PAD,
+    compact: bool = False,
+    drop_unknown: bool = False,
+    device: torch.device | str | None = None,
 ) -> Tensor:
-    """Map strings to a padded ``(N, length)`` index tensor, one character a token.
+    """Map strings to a padded `N x length` index tensor, one character a token.
 
     Args:
         strings: the strings (padding characters already in them are kept).
-        vocab: character -> index, with the padding character :data:`PAD`.
-        length: sequence length ``L``.
+        vocab: character -> index, with the padding character ``pad``.
+        length: sequence length `L`.
         drop_long: leave out strings longer than ``length`` (with a logged
             warning) instead of raising.
         what: a word for error messages.
+        pad: the padding symbol (a key of ``vocab``).
+        compact: remove whitespace inside each string first (the expressions
+            dataset's spaced form ``'x + sin( x )'``).
+        drop_unknown: leave out strings with characters outside ``vocab`` instead
+            of raising.
+        device: where the result lives.
 
     Returns:
-        A ``torch.long`` tensor of shape ``(N, length)``.
+        A ``torch.long`` tensor of shape `N x length` (`N` the kept strings).
 
     Raises:
         TypeError: when ``strings`` is a single ``str``.
-        ValueError: on a character outside ``vocab`` or, unless ``drop_long``, a
-            string longer than ``length``; the message names the item.
+        ValueError: on a character outside ``vocab`` or a string longer than
+            ``length`` (unless dropped); the message names the item.
     """
     if isinstance(strings, str):
         raise TypeError(f"expected a sequence of {what}s, got a single str")
-    pad = vocab[PAD]
+    if pad not in vocab:
+        raise ValueError(f"the padding symbol {pad!r} is not in the vocabulary")
+    pad_index = vocab[pad]
     rows: list[list[int]] = []
     dropped = 0
     for index, text in enumerate(strings):
+        if compact:
+            text = "".join(text.split())
         unknown = sorted({char for char in text if char not in vocab})
         if unknown:
+            if drop_unknown:
+                dropped += 1
+                continue
             raise ValueError(
-                f"{what} {index} ({text!r}) has characters outside the vocabulary: "
-                f"{unknown}"
+                f"{what} {index} ({text!r}) has characters outside the vocabulary "
+                f"(unknown symbols): {unknown}"
             )
         if len(text) > length:
             if drop_long:
@@ -108,16 +161,15 @@ def encode(
                 continue
             raise ValueError(
                 f"{what} {index} ({text!r}) has {len(text)} characters, more than "
-                f"L={length}"
+                f"L={length} (longer than the model reads)"
             )
-        rows.append([vocab[char] for char in text] + [pad] * (length - len(text)))
+        rows.append([vocab[char] for char in text] + [pad_index] * (length - len(text)))
     if dropped:
-        logger.warning(
-            "dropped %d %ss longer than %d characters", dropped, what, length
-        )
+        logger.warning("dropped %d %ss (too long or unknown characters; L=%d)",
+                       dropped, what, length)
     if not rows:
-        return torch.empty((0, length), dtype=torch.long)
-    return torch.tensor(rows, dtype=torch.long)
+        return torch.empty((0, length), dtype=torch.long, device=device)
+    return torch.tensor(rows, dtype=torch.long, device=device)
 
 
 def encode_expressions(strings: Iterable[str], drop_long: bool = False) -> Tensor:
@@ -137,11 +189,9 @@ def encode_expressions(strings: Iterable[str], drop_long: bool = False) -> Tenso
     Raises:
         ValueError: on an unknown character or an expression that is too long.
     """
-    if isinstance(strings, str):
-        raise TypeError("expected a sequence of expressions, got a single str")
-    compact = ["".join(text.split()) for text in strings]
     return encode(
-        compact, expressions_vocab(), EXPRESSIONS_LENGTH, drop_long, "expression"
+        strings, expressions_vocab(), EXPRESSIONS_LENGTH, drop_long, "expression",
+        compact=True,
     )
 
 

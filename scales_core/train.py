@@ -35,31 +35,25 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .models.char_vae import CharVAE, CharVAEConfig
-from .models.own import MODEL_KINDS, build_vae, save_vae
+from .datasets import dataset_for_kind, load_training_strings, training_kinds
+from .models.char_vae import CharVAEConfig
+from .models.own import build_vae, save_vae
 from .models.selfies_vae import SelfiesVAEConfig
 from .models.training import (
-    char_tokens, epoch_batches, evaluate, load_strings, loss_terms, selfies_tokens,
+    char_tokens, epoch_batches, evaluate, loss_terms, selfies_tokens,
 )
 from ._files import CorruptFileError, load_torch_file, numpy_globals
 from .provenance import git_commit
 
 logger = logging.getLogger("scales_core.train")
 
-_CHAR_SIZES = {
-    "char_expressions": dict(max_len=19, latent_dim=25, conv_channels=(2, 3, 4),
-                             conv_kernels=(2, 3, 4)),
-    "char_smiles": dict(max_len=120, latent_dim=56, conv_channels=(9, 9, 10),
-                        conv_kernels=(9, 9, 11)),
-}
-
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line options."""
     p = argparse.ArgumentParser(prog="python -m scales_core.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", choices=MODEL_KINDS, default=None,
-                   help="model kind (default: selfies_transformer)")
+    p.add_argument("--model", choices=training_kinds(), default=None,
+                   help="model kind of a dataset record (default: selfies_transformer)")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--overwrite", action="store_true",
@@ -228,31 +222,40 @@ def _resumed_args(args: argparse.Namespace, argv: list[str], ckpt: dict):
                                  "overwrite": False})
 
 
+def _prepare_selfies(args, spec, train, held, vocab):
+    from .models.selfies_vocab import SelfiesVocab
+
+    voc, x_train, x_held = selfies_tokens(
+        train, held, args.max_len, SelfiesVocab(vocab) if vocab else None)
+    cfg = SelfiesVAEConfig(
+        vocab_size=len(voc), max_len=args.max_len, latent_dim=args.latent_dim,
+        d_model=args.d_model, n_heads=args.n_heads, enc_layers=args.enc_layers,
+        dec_layers=args.dec_layers, ff_mult=args.ff_mult, n_memory=args.n_memory,
+        dropout=args.dropout)
+    return build_vae(spec.kind, cfg.to_dict(), voc.tokens), x_train, x_held
+
+
+def _prepare_char(args, spec, train, held, vocab):
+    chars = spec.vocab()
+    cfg = CharVAEConfig(vocab_size=len(chars), **spec.char_sizes)
+    x_train = char_tokens(train, chars, cfg.max_len)
+    x_held = char_tokens(held, chars, cfg.max_len)
+    from dataclasses import asdict
+
+    return build_vae(spec.kind, asdict(cfg), chars), x_train, x_held
+
+
+#: Architecture of a dataset record's model -> ``(vae, train tokens, held tokens)``.
+_PREPARE = {"selfies_transformer": _prepare_selfies, "char": _prepare_char}
+
+
 def prepare(args: argparse.Namespace, vocab: list[str] | None = None):
     """Model (fresh), training and held-out tokens, data description."""
-    train, held, info = load_strings(
+    spec = dataset_for_kind(args.model).training
+    train, held, info = load_training_strings(
         args.model, args.n_train, args.n_heldout, args.seed, args.train_file,
         args.heldout_file)
-    if args.model == "selfies_transformer":
-        from .models.selfies_vocab import SelfiesVocab
-
-        voc, x_train, x_held = selfies_tokens(
-            train, held, args.max_len, SelfiesVocab(vocab) if vocab else None)
-        cfg = SelfiesVAEConfig(
-            vocab_size=len(voc), max_len=args.max_len, latent_dim=args.latent_dim,
-            d_model=args.d_model, n_heads=args.n_heads, enc_layers=args.enc_layers,
-            dec_layers=args.dec_layers, ff_mult=args.ff_mult, n_memory=args.n_memory,
-            dropout=args.dropout)
-        vae = build_vae(args.model, cfg.to_dict(), voc.tokens)
-    else:
-        from .models.paper import EXPRESSIONS_VOCAB, smiles_vocab
-
-        expressions = args.model == "char_expressions"
-        chars = EXPRESSIONS_VOCAB if expressions else smiles_vocab()
-        cfg = CharVAEConfig(vocab_size=len(chars), **_CHAR_SIZES[args.model])
-        x_train = char_tokens(train, chars, cfg.max_len)
-        x_held = char_tokens(held, chars, cfg.max_len)
-        vae = CharVAE(cfg, chars, pad_index=chars.index(" "))
+    vae, x_train, x_held = _PREPARE[spec.architecture](args, spec, train, held, vocab)
     info.update(n_train=len(x_train), n_heldout=len(x_held))
     return vae, x_train, x_held, info
 
@@ -356,8 +359,10 @@ def _main(argv: list[str]) -> dict:
         logger.info("resumed at step %d (epoch %d, batch %d)", step, epoch, pos)
     spe = math.ceil(len(x_train) / args.batch_size)
     total = args.max_steps or math.ceil(args.epochs * spe)
-    pad = 0 if args.model == "selfies_transformer" else None
-    vocab = vae.vocab.tokens if pad == 0 else list(vae.vocab)
+    spec = dataset_for_kind(args.model).training
+    selfies = spec.architecture == "selfies_transformer"
+    pad = 0 if selfies else None  # SELFIES batches are cut to their longest item
+    vocab = vae.vocab.tokens if selfies else list(vae.vocab)
     logger.info("%d training / %d held-out items, %d steps per epoch, %d steps, %d "
                 "parameters", len(x_train), len(x_held), spe, total,
                 sum(p.numel() for p in vae.parameters()))
@@ -411,7 +416,8 @@ def _main(argv: list[str]) -> dict:
     record["stopped_by"] = stopped
     checkpoint()
     t_eval = time.time()
-    metrics = evaluate(vae, x_held, n_prior=args.n_prior, seed=args.seed)
+    metrics = evaluate(vae, x_held, n_prior=args.n_prior, seed=args.seed,
+                       canonical=spec.canonical)
     metrics["eval_time_s"] = time.time() - t_eval
     record.update(final_metrics=metrics, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
     write_record(out, record)

@@ -20,7 +20,8 @@ space in float64: sequence probabilities of 120 positions never underflow.
 
 Published thresholds (``uncertainty_thresholds/*.yaml``, 90/95/99/max quantiles
 of the training data) are on the ``log I`` scale: ``uncertainty_score(...,
-log=True)``. Evidence: the SMILES maxima (0.821-0.834 for all six checkpoints) sit
+log=True)``; :func:`scales_core.models.paper.load_uncertainty_thresholds`
+reads them. Evidence: the SMILES maxima (0.821-0.834 for all six checkpoints) sit
 at ``log(log 10) = 0.834``, the ceiling of this estimator with ``K = 10``; the
 expressions values are negative. The decoders' dropout rate is not published
 (``CharVAEConfig.dropout`` defaults to 0.2, which gives too much uncertainty).
@@ -51,14 +52,11 @@ import torch
 from torch import Tensor, nn
 
 from ._checks import Decoder, call_decoder, check_latents, check_logits
-from ._files import CorruptFileError, load_yaml_file
-from .paths import resolve
 
 __all__ = [
     "uncertainty_score",
     "mutual_information_from_logits",
     "exact_mutual_information",
-    "load_uncertainty_thresholds",
 ]
 
 _MAX_ENUMERATION = 1_000_000
@@ -294,43 +292,3 @@ def uncertainty_score(
     else:
         mi = mutual_information_from_logits(logits, N, generator)
     return (mi.log() if log else mi).to(z.dtype)
-
-
-def load_uncertainty_thresholds(name: str) -> dict[str, float]:
-    r"""The published UC quantiles of the training data for a checkpoint.
-
-    Args:
-        name: A checkpoint name, e.g. ``"expressions_gru_1"``.
-
-    Returns:
-        ``{"90": ..., "95": ..., "99": ..., "max": ...}`` on the ``log I`` scale
-        (``uncertainty_score(..., log=True)``, ``K = 10``; see the module notes).
-
-    Raises:
-        ValueError: for a name with path separators; ``CorruptFileError`` (a
-            ``ValueError``) naming the file when it is damaged or malformed.
-        scales_core.paths.DataNotFoundError: when the file is missing.
-    """
-    if not isinstance(name, str) or not name or "/" in name or "\\" in name:
-        raise ValueError(f"bad checkpoint name {name!r}")
-    path = resolve(f"checkpoints/paper/uncertainty_thresholds/{name}.yaml")
-    fix = ("Replace it with the published file (see the README of "
-           "$SCALES_DATA_DIR).")
-    raw = load_yaml_file(path, "UC threshold file", fix)
-    keys = ("90", "95", "99", "max")
-    if not isinstance(raw, dict) or sorted(map(str, raw)) != sorted(keys):
-        found = sorted(map(str, raw)) if isinstance(raw, dict) else type(raw).__name__
-        raise CorruptFileError(
-            f"{path} must map exactly the keys {list(keys)} to numbers, got "
-            f"{found}. {fix}"
-        )
-    values = {str(k): v for k, v in raw.items()}
-    if not all(
-        isinstance(values[k], (int, float)) and not isinstance(values[k], bool)
-        and math.isfinite(values[k]) for k in keys
-    ) or not values["90"] <= values["95"] <= values["99"] <= values["max"]:
-        raise CorruptFileError(
-            f"{path} must hold finite, increasing quantiles (90 <= 95 <= 99 <= max), "
-            f"got {values}. {fix}"
-        )
-    return {k: float(values[k]) for k in keys}

@@ -22,7 +22,7 @@ the calibration draw.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -31,18 +31,23 @@ from torch import Tensor
 
 from .baselines import likelihood_from_logits, polarity_from_jacobian
 from .batching import map_batches
+from .datasets import VAE, Dataset, get_dataset
 from .jacobian import logits_and_jacobian
 from .score import log_det_paper, prior_score
 
 __all__ = [
     "DISTRIBUTIONS",
+    "JACOBIAN_SCORES",
     "PROTOCOLS",
+    "SCORES",
     "RHO_GRID",
     "ValidityDraw",
     "draw_latents",
     "score_draw",
     "tune_rho",
     "auroc",
+    "load_setup",
+    "run_validity_experiment",
 ]
 
 #: The latent distributions of each protocol, in draw order.
@@ -51,6 +56,19 @@ PROTOCOLS = {
     "published_code": ("train", "N(0, s^2 I)", "N(0, 25 s^2 I)"),
 }
 DISTRIBUTIONS = PROTOCOLS["paper_text"]
+
+#: The scores computed from one decoder Jacobian: name -> ``(logits, A) -> n``
+#: values, for `n x L x D` logits and their `n x (L*D) x d` Jacobian.
+JACOBIAN_SCORES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "log_det": log_det_paper,
+    "polarity": lambda logits, A: polarity_from_jacobian(A),
+    "likelihood": lambda logits, A: likelihood_from_logits(logits),
+}
+
+#: Every score of the experiment, in report order. ``scales`` is
+#: ``prior + rho * log_det``; ``uncertainty`` is the negated UC score (high =
+#: certain); the others are :data:`JACOBIAN_SCORES` and the prior.
+SCORES = ("scales", "uncertainty", "prior", "polarity", "likelihood", "log_det")
 
 #: Candidate ScaLES weights: half decades from 1e-3 to 1e7, wide enough for a prior
 #: of scale ``s = 0.001`` (its term is ``1 / s^2 = 1e6`` times that of ``N(0, I)``).
@@ -156,16 +174,14 @@ def score_draw(
     z = z.to(device)
 
     def jacobian_scores(x: Tensor) -> Tensor:
-        # one Jacobian per batch serves the log-det, polarity and likelihood terms;
+        # one Jacobian per batch serves every score of JACOBIAN_SCORES;
         # a causal decoder stops at ``positions``
         logits, A = logits_and_jacobian(decoder, x, positions=positions)
-        return torch.stack(
-            [log_det_paper(logits, A), polarity_from_jacobian(A), likelihood_from_logits(logits)], -1
-        )
+        return torch.stack([score(logits, A) for score in JACOBIAN_SCORES.values()], -1)
 
     fused = map_batches(jacobian_scores, z, batch_size, "ScaLES/polarity/likelihood", progress)
-    out = {"prior": prior_score(z, prior_scale), "log_det": fused[:, 0], "polarity": fused[:, 1],
-           "likelihood": fused[:, 2]}
+    out = {"prior": prior_score(z, prior_scale),
+           **{name: fused[:, k] for k, name in enumerate(JACOBIAN_SCORES)}}
     if uncertainty is not None:
         out["uncertainty"] = map_batches(uncertainty, z, batch_size, "UC", progress)
     return {k: v.detach().double().cpu().numpy() for k, v in out.items()}
@@ -195,90 +211,28 @@ def tune_rho(
     return best, table
 
 
-@dataclass(frozen=True)
-class ValiditySetup:
-    """What the experiment needs for one dataset.
+def load_setup(
+    dataset: str | Dataset, model: str | None = None, device: str | torch.device = "cpu"
+) -> tuple[VAE, Callable[[str], bool], Dataset]:
+    """``(vae, is_valid, record)`` of a dataset record (or a registered name).
 
-    Attributes:
-        model: Checkpoint name (published) or the project's model name.
-        validity: ``"grammar"``, ``"rdkit"`` or ``"filters"``.
-        positions: Positions used by the Jacobian-based scores (paper: 30 for SMILES,
-            60 for SELFIES).
-        train, test: Loader names for the two encoded distributions.
+    ``model`` overrides the dataset's default checkpoint (e.g. ``"smiles_gru_0.05"``;
+    the returned record then names it as its :attr:`~Dataset.model`); the VAE is
+    put on ``device`` in eval mode.
+
+    Raises:
+        ValueError: for an unknown dataset or a model the dataset does not accept.
     """
-
-    model: str
-    validity: str
-    positions: int | None
-    train: str
-    test: str
-
-
-SETUPS = {
-    "expressions": ValiditySetup("expressions_gru_1", "grammar", None, "expressions-a", "expressions-b"),
-    "smiles": ValiditySetup("smiles_gru_1", "rdkit", 30, "zinc-valid", "zinc-test"),
-    "selfies": ValiditySetup("selfies_transformer", "filters", 60, "moses-train", "moses-test"),
-}
-
-
-def _items(name: str, n: int, seed: int) -> list[str]:
-    from . import data
-
-    if name.startswith("expressions"):
-        # The expressions file is an ordered enumeration: split a seeded shuffle in two.
-        items = data.load_expressions()
-        order = np.random.default_rng(seed).permutation(len(items))
-        half = order[: len(order) // 2] if name.endswith("a") else order[len(order) // 2 :]
-        return [items[i] for i in half[: 20 * n]]
-    if name.startswith("zinc"):
-        return data.load_zinc(name.split("-")[1])
-    return data.load_moses(name.split("-")[1], n=20 * n, seed=seed)
-
-
-def _encodable(vae, items: list[str], need: int) -> list[str]:
-    """The items the VAE's tokenizer accepts (long or unknown-symbol items dropped)."""
-    keep = []
-    for s in items:
-        try:
-            vae.tokenize([s])
-        except ValueError:
-            continue
-        keep.append(s)
-        if len(keep) >= need:
-            break
-    return keep
-
-
-def load_setup(dataset: str, model: str | None = None, device: str | torch.device = "cpu"):
-    """``(vae, is_valid, setup)`` for ``"expressions"``, ``"smiles"`` or ``"selfies"``.
-
-    ``model`` overrides the dataset's default checkpoint (e.g. ``"smiles_gru_0.05"``);
-    the VAE is put on ``device``.
-    """
-    import dataclasses
-
-    from . import models, tasks
-
-    if dataset not in SETUPS:
-        raise ValueError(f"unknown dataset {dataset!r}; use one of {tuple(SETUPS)}")
-    setup = SETUPS[dataset]
+    record = get_dataset(dataset)
+    vae = record.load_vae(model, device)  # refuses a model the dataset lacks
     if model is not None:
-        setup = dataclasses.replace(setup, model=model)
-    if setup.model in models.PAPER_CHECKPOINTS:
-        vae = models.load_paper_vae(setup.model)
-    else:
-        vae = models.load_vae(setup.model)
-    vae = vae.to(device).eval()
-    is_valid = {
-        "grammar": tasks.is_valid_expression,
-        "rdkit": tasks.is_valid_smiles,
-        "filters": tasks.passes_quality_filters,
-    }[setup.validity]
-    return vae, is_valid, setup
+        models = record.models if model in record.models else (*record.models, model)
+        record = replace(record, model=model, models=models)
+    return vae, record.validity, record
 
 
 def run_validity_experiment(
-    dataset: str,
+    dataset: str | Dataset,
     n: int = 500,
     n_calibration: int = 200,
     rho_grid: Sequence[float] = RHO_GRID,
@@ -293,7 +247,8 @@ def run_validity_experiment(
     r"""Table 1 for one dataset: AUROC of every score for validity.
 
     Args:
-        dataset: ``"expressions"``, ``"smiles"`` or ``"selfies"``.
+        dataset: A dataset record (:class:`~scales_core.datasets.Dataset`) or a
+            registered name (``"expressions"``, ``"smiles"``, ``"selfies"``).
         n: Latents per distribution in the evaluation draw.
         n_calibration: Latents per distribution in the calibration draw (rho and
             orientations are chosen there).
@@ -319,7 +274,7 @@ def run_validity_experiment(
 
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; use one of {tuple(PROTOCOLS)}")
-    vae, is_valid, setup = load_setup(dataset, model, device)
+    vae, is_valid, record = load_setup(dataset, model, device)
     decoder = vae.decoder.requires_grad_(False)
     prior_scale = 1.0 if protocol == "paper_text" else vae.latent_scale
 
@@ -328,14 +283,14 @@ def run_validity_experiment(
 
     draws, scores = {}, {}
     for name, s in (("calibration", seed + 1), ("evaluation", seed)):
-        train = _encodable(vae, _items(setup.train, n, s), 4 * n)
-        test = _encodable(vae, _items(setup.test, n, s), 4 * n)
+        train = record.encodable(vae, record.load_items("train", n, s), 4 * n)
+        test = record.encodable(vae, record.load_items("test", n, s), 4 * n)
         draws[name] = draw_latents(
             vae, train, test, n_calibration if name == "calibration" else n, is_valid,
             s, protocol=protocol,
         )
         scores[name] = score_draw(
-            decoder, draws[name].z, setup.positions, batch_size, uc, progress,
+            decoder, draws[name].z, record.positions, batch_size, uc, progress,
             prior_scale,
         )
         scores[name]["uncertainty"] = -scores[name]["uncertainty"]  # high = certain
@@ -343,14 +298,14 @@ def run_validity_experiment(
     rho, curve = tune_rho(cal["prior"], cal["log_det"], draws["calibration"].valid, rho_grid)
     for part in (cal, ev):
         part["scales"] = part["prior"] + rho * part["log_det"]
-    summary = {"dataset": dataset, "model": setup.model, "protocol": protocol,
+    summary = {"dataset": record.name, "model": record.model, "protocol": protocol,
                "prior_scale": prior_scale, "rho": rho, "rho_curve": curve,
-               "positions": setup.positions, "n": n, "n_calibration": n_calibration,
+               "positions": record.positions, "n": n, "n_calibration": n_calibration,
                "valid_share": {}, "orientation": {}, "auroc": {}}
     ev_draw = draws["evaluation"]
     for src in PROTOCOLS[protocol]:
         summary["valid_share"][src] = float(ev_draw.valid[ev_draw.source == src].mean())
-    for key in ("scales", "uncertainty", "prior", "polarity", "likelihood", "log_det"):
+    for key in SCORES:
         sign = 1.0 if auroc(draws["calibration"].valid, cal[key]) >= 0.5 else -1.0
         summary["orientation"][key] = sign
         summary["auroc"][key] = auroc(ev_draw.valid, sign * ev[key])

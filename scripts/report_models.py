@@ -27,52 +27,63 @@ import numpy as np
 import torch
 
 from scales_core import models
-from scales_core.data import load_expressions, load_moses, load_zinc, subsample
+from scales_core.data import load_expressions, load_zinc, subsample
+from scales_core.datasets import DATASETS, Dataset, dataset_for_model, encodable, get_dataset
+from scales_core.models.paper import load_uncertainty_thresholds
 from scales_core.provenance import provenance, write_json
-from scales_core.tasks import is_valid_expression, is_valid_smiles, passes_quality_filters
 from scales_core.timing import median_time
-from scales_core.uncertainty import load_uncertainty_thresholds, uncertainty_score
+from scales_core.uncertainty import uncertainty_score
 
 logger = logging.getLogger("report_models")
 
-NOTIONS = {
-    "grammar": is_valid_expression,
-    "rdkit": is_valid_smiles,
-    "quality_filters": passes_quality_filters,
+#: Every validity notion of the registered records, by report column.
+NOTIONS = {v.label: v for d in DATASETS.values() for v in d.notions}
+
+#: Where the held-out items of the reconstruction come from, per dataset:
+#: ``(pool loader (n, seed) -> items, description)``. Default: the record's test
+#: split. The expressions file is an ordered enumeration whose training split is not
+#: published, so its items are a uniform sample of the whole file.
+RECON_POOLS = {
+    "expressions": (lambda n, seed: load_expressions(),
+                    "expressions/equation2_15_dataset.txt (an ordered enumeration; "
+                    "uniform random sample, the training split is not published)"),
+    "smiles": (None, "ZINC-250k JT-VAE test split"),
+    "selfies": (None, "MOSES test split"),
+}
+
+#: Training items whose UC quantiles are compared with the published thresholds:
+#: ``(loader (vae, n, seed) -> items, description)``.
+THRESHOLD_POOLS = {
+    "expressions": (lambda vae, n, seed: load_expressions(n=n, seed=seed),
+                    "expressions dataset"),
+    # the ZINC training split is not in the data folder; valid is the closest
+    "smiles": (lambda vae, n, seed: subsample(_all_encodable(vae, load_zinc("valid")),
+                                              n, seed),
+               "ZINC-250k JT-VAE valid split"),
 }
 
 
-def encodable(vae: Any, items: list[str]) -> list[str]:
-    """The items the model can tokenize (length and vocabulary)."""
-    keep = []
-    for item in items:
-        try:
-            vae.tokenize([item])
-        except ValueError:
-            continue
-        keep.append(item)
-    return keep
+def _all_encodable(vae: Any, items: list[str]) -> list[str]:
+    """Every item the model can tokenize (length and vocabulary)."""
+    return encodable(vae, items, len(items))
 
 
-def held_out(kind: str, vae: Any, n: int, seed: int) -> tuple[list[str], str]:
+def held_out(record: Dataset, vae: Any, n: int, seed: int) -> tuple[list[str], str]:
     """``n`` held-out items drawn uniformly at random (seeded) from the encodable pool."""
-    if kind == "expressions":
-        pool = load_expressions()
-        source = ("expressions/equation2_15_dataset.txt (an ordered enumeration; "
-                  "uniform random sample, the training split is not published)")
-    elif kind == "smiles":
-        pool, source = load_zinc("test"), "ZINC-250k JT-VAE test split"
-    else:
-        pool, source = load_moses("test", n=20 * n, seed=seed), "MOSES test split"
-    usable = encodable(vae, pool)
+    loader, source = RECON_POOLS.get(record.name, (None, record.description))
+    pool = (loader or (lambda n, seed: record.load_items("test", n, seed)))(n, seed)
+    usable = _all_encodable(vae, pool)
     items = subsample(usable, min(n, len(usable)), seed)
     return items, f"{source}; {len(usable)}/{len(pool)} encodable; seed {seed}"
 
 
-def reconstruction(kind: str, vae: Any, items: list[str]) -> float:
-    """Exact-match rate of argmax decoding of the encoder mean."""
+def reconstruction(vae: Any, items: list[str]) -> float:
+    """Exact-match rate of argmax decoding of the encoder mean.
+
+    A SELFIES model is compared in its own representation (SELFIES strings).
+    """
     z = vae.encode(items)
-    if kind == "selfies":  # compare the model's own representation (SELFIES)
+    if hasattr(vae, "decode_selfies"):
         targets = vae.detokenize(vae.tokenize(items))
         decoded = vae.decode_selfies(z)
     else:
@@ -102,11 +113,8 @@ def threshold_check(
     name: str, vae: Any, rates: list[float], n: int, settings: list[tuple[int, int]], seed: int
 ) -> dict[str, Any]:
     """Quantiles (90/95/99/max) of log UC on training items, per dropout rate."""
-    if name.startswith("expressions"):
-        items, source = load_expressions(n=n, seed=seed), "expressions dataset"
-    else:  # the ZINC training split is not in the data folder; valid is the closest
-        items = subsample(encodable(vae, load_zinc("valid")), n, seed)
-        source = "ZINC-250k JT-VAE valid split"
+    loader, source = THRESHOLD_POOLS[dataset_for_model(name).name]
+    items = loader(vae, n, seed)
     z = vae.encode(items)
     base = vae.decoder.cfg
     rows = []
@@ -126,14 +134,15 @@ def threshold_check(
             "published": load_uncertainty_thresholds(name), "rows": rows}
 
 
-def report(name: str, kind: str, vae: Any, args: argparse.Namespace) -> dict[str, Any]:
-    notions = ["grammar"] if kind == "expressions" else ["rdkit", "quality_filters"]
-    items, source = held_out(kind, vae, args.n_recon, args.seed)
+def report(name: str, record: Dataset, vae: Any, args: argparse.Namespace) -> dict[str, Any]:
+    labels = {v.label for v in record.notions}
+    notions = [k for k in NOTIONS if k in labels]
+    items, source = held_out(record, vae, args.n_recon, args.seed)
     row: dict[str, Any] = {
         "model": name,
         "recon_items": len(items),
         "recon_source": source,
-        "recon_accuracy": reconstruction(kind, vae, items),
+        "recon_accuracy": reconstruction(vae, items),
         "prior_samples": args.n_prior,
     }
     for k, v in prior_validity(vae, notions, args.n_prior, args.seed).items():
@@ -172,30 +181,29 @@ def main() -> None:
 
     rows, thresholds, skipped = [], {}, {}
     load_before, start = os.getloadavg(), time.perf_counter()
+    threshold_n = dict(zip(("expressions", "smiles"), args.threshold_n))
     for name in args.checkpoints:
-        vae = models.load_paper_vae(name)
-        kind = name.split("_")[0]
+        record = dataset_for_model(name)
+        vae = record.load_vae(name)
         logger.info("%s ...", name)
-        rows.append(report(name, kind, vae, args))
+        rows.append(report(name, record, vae, args))
         logger.info("%s: report done at %.0f s", name, time.perf_counter() - start)
         if args.threshold_rates:
-            n = args.threshold_n[0] if kind == "expressions" else args.threshold_n[1]
+            n = threshold_n[record.name]
             settings = [(10, 10), (10, 1)]
             thresholds[name] = threshold_check(
                 name, vae, args.threshold_rates, n, settings, args.seed
             )
     if args.selfies:
+        record = get_dataset("selfies")
         try:
-            load_vae = getattr(models, "load_vae", None)
-            if load_vae is None:  # not re-exported yet
-                from scales_core.models.own import load_vae
-            vae = load_vae("selfies_transformer")
+            vae = record.load_vae()
         except (ImportError, ValueError, OSError, RuntimeError, KeyError) as err:
-            skipped["selfies_transformer"] = f"{type(err).__name__}: {err}"
-            logger.warning("skipping selfies_transformer: %s", err)
+            skipped[record.model] = f"{type(err).__name__}: {err}"
+            logger.warning("skipping %s: %s", record.model, err)
         else:
-            logger.info("selfies_transformer ...")
-            rows.append(report("selfies_transformer", "selfies", vae, args))
+            logger.info("%s ...", record.model)
+            rows.append(report(record.model, record, vae, args))
 
     text = table(rows)
     for name, check in thresholds.items():

@@ -401,11 +401,11 @@ def test_training_refuses_overlapping_heldout(tmp_path, mols):
 
 
 def test_training_without_heldout_file_holds_out_lines(tmp_path):
-    from scales_core.models.training import load_strings
+    from scales_core.datasets import load_training_strings
 
     path = tmp_path / "lines.txt"
     path.write_text("\n".join(f"C{'C' * i}O" for i in range(10)))
-    train, held, _ = load_strings("selfies_transformer", None, 3, 0, str(path))
+    train, held, _ = load_training_strings("selfies_transformer", None, 3, 0, str(path))
     assert held == ["CO", "CCO", "CCCO"] and len(train) == 7
     assert not set(train) & set(held)
 
@@ -522,7 +522,7 @@ def test_damaged_paper_vocabulary_is_refused(data_copy, damage):
 )
 def test_damaged_threshold_file_names_the_file(data_copy, content, message):
     from scales_core._files import CorruptFileError
-    from scales_core.uncertainty import load_uncertainty_thresholds
+    from scales_core.models.paper import load_uncertainty_thresholds
 
     path = data_copy / "checkpoints/paper/uncertainty_thresholds/expressions_gru_1.yaml"
     path.parent.mkdir(parents=True)

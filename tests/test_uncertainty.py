@@ -11,9 +11,9 @@ from conftest import MLPDecoder, needs_data
 from torch import nn
 
 from scales_core.models import CharDecoder, CharVAEConfig
+from scales_core.models.paper import load_uncertainty_thresholds
 from scales_core.uncertainty import (
     exact_mutual_information,
-    load_uncertainty_thresholds,
     mutual_information_from_logits,
     uncertainty_score,
 )

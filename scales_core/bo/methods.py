@@ -23,16 +23,25 @@ name                    what
 ======================  ===========================================================
 
 :func:`get_method` also parses other values of the same patterns, e.g.
-``"scales_0.3"`` or ``"lbfgs_10"``.
+``"scales_0.3"`` or ``"lbfgs_10"``; the patterns are one table,
+:data:`METHOD_FAMILIES`.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-__all__ = ["MethodConfig", "METHODS", "PAPER_METHODS", "get_method"]
+__all__ = [
+    "FIXED_METHODS",
+    "METHOD_FAMILIES",
+    "MethodConfig",
+    "METHODS",
+    "PAPER_METHODS",
+    "get_method",
+]
 
 OPTIMIZERS = ("ga", "lbfgs")
 PENALTIES = (None, "scales", "prior", "published")
@@ -111,21 +120,25 @@ PAPER_METHODS: tuple[str, ...] = (
     *(f"lbfgs_{f}" for f in (1, 5, 25)),
 )
 
-_NUMBER = r"(-?[0-9]*\.?[0-9]+(?:e-?[0-9]+)?)"
-_PATTERNS = (
-    (
-        re.compile(rf"scales_es_{_NUMBER}"),
-        lambda v: dict(stopping="scales", quantile=v),
-    ),
-    (re.compile(rf"uc_es_{_NUMBER}"), lambda v: dict(stopping="uc", quantile=v)),
-    (
-        re.compile(rf"scales_pub_{_NUMBER}"),
-        lambda v: dict(penalty="published", lam=v),
-    ),
-    (re.compile(rf"scales_{_NUMBER}"), lambda v: dict(penalty="scales", lam=v)),
-    (re.compile(rf"prior_{_NUMBER}"), lambda v: dict(penalty="prior", lam=v)),
-    (re.compile(rf"lbfgs_{_NUMBER}"), lambda v: dict(optimizer="lbfgs", facet=v)),
-)
+_NUMBER = re.compile(r"-?[0-9]*\.?[0-9]+(?:e-?[0-9]+)?")
+
+#: Method families: name prefix -> (parameter name, value -> MethodConfig fields).
+#: A name is its prefix followed by a number, e.g. ``"scales_0.5"``; the longest
+#: matching prefix wins (``"scales_es_50"`` is early stopping, not a penalty).
+#: ``"ga"`` (no parameter) is :data:`FIXED_METHODS`. A new family is a new row.
+METHOD_FAMILIES: dict[str, tuple[str, Callable[[float], dict]]] = {
+    "scales_": ("lambda", lambda v: dict(penalty="scales", lam=v)),
+    "prior_": ("lambda", lambda v: dict(penalty="prior", lam=v)),
+    "uc_es_": ("quantile", lambda v: dict(stopping="uc", quantile=v)),
+    "scales_es_": ("quantile", lambda v: dict(stopping="scales", quantile=v)),
+    "scales_pub_": ("lambda", lambda v: dict(penalty="published", lam=v)),
+    "lbfgs_": ("facet", lambda v: dict(optimizer="lbfgs", facet=v)),
+}
+
+#: Methods without a parameter: name -> MethodConfig fields.
+FIXED_METHODS: dict[str, dict] = {"ga": {}}
+
+_BY_LENGTH = sorted(METHOD_FAMILIES, key=len, reverse=True)
 
 
 def get_method(name: str | MethodConfig) -> MethodConfig:
@@ -133,7 +146,8 @@ def get_method(name: str | MethodConfig) -> MethodConfig:
 
     Args:
         name: ``"ga"``, ``"scales_<lam>"``, ``"prior_<lam>"``, ``"uc_es_<q>"``,
-            ``"scales_es_<q>"``, ``"scales_pub_<lam>"`` or ``"lbfgs_<facet>"``.
+            ``"scales_es_<q>"``, ``"scales_pub_<lam>"`` or ``"lbfgs_<facet>"``
+            (:data:`FIXED_METHODS`, :data:`METHOD_FAMILIES`).
 
     Returns:
         A validated :class:`MethodConfig`.
@@ -146,16 +160,15 @@ def get_method(name: str | MethodConfig) -> MethodConfig:
         return name
     if not isinstance(name, str):
         raise ValueError(f"method must be a name, got {type(name).__name__}")
-    if name == "ga":
-        return MethodConfig("ga")
-    for pattern, build in _PATTERNS:
-        match = pattern.fullmatch(name)
-        if match:
-            return MethodConfig(name, **build(float(match.group(1))))
+    if name in FIXED_METHODS:
+        return MethodConfig(name, **FIXED_METHODS[name])
+    for prefix in _BY_LENGTH:
+        value = name[len(prefix):]
+        if name.startswith(prefix) and _NUMBER.fullmatch(value):
+            return MethodConfig(name, **METHOD_FAMILIES[prefix][1](float(value)))
+    patterns = [*FIXED_METHODS, *(f"{p}<{v[0]}>" for p, v in METHOD_FAMILIES.items())]
     raise ValueError(
-        f"unknown method {name!r}; known patterns: ga, scales_<lambda>, "
-        "prior_<lambda>, uc_es_<quantile>, scales_es_<quantile>, "
-        "scales_pub_<lambda>, lbfgs_<facet> "
+        f"unknown method {name!r}; known patterns: {', '.join(patterns)} "
         f"(paper: {PAPER_METHODS})"
     )
 

@@ -1,20 +1,24 @@
 r"""A latent space optimization problem: decoder, black box and initial labelled set.
 
-:func:`make_problem` builds the paper's problems by task name; tests and notebooks
-can build a :class:`Problem` from any decoder and black box.
+:func:`make_problem` builds a problem by task name from the dataset record that
+serves the task (:mod:`scales_core.datasets`); tests and notebooks can build a
+:class:`Problem` from any decoder and black box.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ..datasets import DATASETS, Dataset, dataset_for_task
 from ..paths import DataNotFoundError
+from ..tasks import get_task
 
 __all__ = ["Problem", "PROBLEM_DEFAULTS", "make_problem"]
 
@@ -22,16 +26,35 @@ logger = logging.getLogger(__name__)
 
 Evaluate = Callable[[list[str]], tuple[np.ndarray, np.ndarray, list]]
 
-#: Per-task defaults (paper Sec. 4.1 and App. B.5-B.7): checkpoint, ScaLES rho,
-#: initial set size, lr. The GuacaMol tasks use the project's SELFIES transformer
-#: VAE (the paper's LOL-BO weights are not public here) and MOSES training molecules.
-PROBLEM_DEFAULTS: dict[str, dict] = {
-    "expressions": dict(checkpoint="expressions_gru_1", rho=1.0, n_init=500, lr=0.5),
-    **{
-        task: dict(checkpoint="selfies_transformer", rho=1.0, n_init=1000, lr=1.0)
-        for task in ("ranolazine_mpo", "perindopril_mpo", "zaleplon_mpo")
-    },
-}
+class _ProblemDefaults(Mapping):
+    """Deprecated read-only view ``task -> dict(checkpoint, rho, n_init, lr)``.
+
+    Derived live from the dataset records (:func:`scales_core.datasets.
+    dataset_for_task`); use the records instead.
+    """
+
+    def _tasks(self) -> list[str]:
+        return [t for d in DATASETS.values() for t in d.objectives]
+
+    def __getitem__(self, task: str) -> dict:
+        warnings.warn("PROBLEM_DEFAULTS is deprecated; use "
+                      "scales_core.datasets.dataset_for_task(task)",
+                      DeprecationWarning, stacklevel=2)
+        if task not in self._tasks():
+            raise KeyError(task)
+        record = dataset_for_task(task)
+        return dict(checkpoint=record.model, rho=record.rho, n_init=record.bo.n_init,
+                    lr=record.bo.lr)
+
+    def __iter__(self):
+        return iter(self._tasks())
+
+    def __len__(self) -> int:
+        return len(self._tasks())
+
+
+#: Deprecated: per-task defaults, a view of the dataset records.
+PROBLEM_DEFAULTS: Mapping[str, dict] = _ProblemDefaults()
 
 
 @dataclass
@@ -101,17 +124,23 @@ def make_problem(
 ) -> Problem:
     r"""The paper's problem for ``task``: a VAE and random training data.
 
-    Expressions: ``n_init`` random expressions of the training set (a subset that
-    depends on ``seed``), their objective, and their encoder means as latents
-    (Sec. 4.1). GuacaMol MPO tasks: ``n_init`` random MOSES training molecules
-    that the SELFIES VAE can tokenize, encoded the same way. Invalid initial
-    items are dropped.
+    The task's dataset record (:func:`~scales_core.datasets.dataset_for_task`)
+    gives the VAE, ``rho``, the default ``n_init`` and the initial strings
+    (:meth:`~scales_core.datasets.Dataset.bo_strings`). Expressions: ``n_init``
+    random expressions of the training set (a subset that depends on ``seed``),
+    their objective, and their encoder means as latents (Sec. 4.1). Penalized
+    logP: random ZINC-250k molecules (the JT-VAE valid split, the closest to its
+    training set here) that the SMILES VAE can tokenize. GuacaMol MPO tasks:
+    random MOSES training molecules that the SELFIES VAE can tokenize. Invalid
+    initial items are dropped.
 
     Args:
-        task: A key of :data:`PROBLEM_DEFAULTS`.
-        n_init: Size of the initial labelled set (default: the paper's).
+        task: A task served by a registered dataset record (``"expressions"``,
+            ``"logp"``, ``"ranolazine_mpo"``, ``"perindopril_mpo"``,
+            ``"zaleplon_mpo"``, or a user's own).
+        n_init: Size of the initial labelled set (default: the record's).
         seed: Seed of the initial subset.
-        checkpoint: A checkpoint name (default: the task's).
+        checkpoint: A model name of the record (default: the record's).
         device: Where the VAE runs (encoding here, decoding during BO).
 
     Returns:
@@ -121,19 +150,14 @@ def make_problem(
     Raises:
         ValueError: for an unknown task, a bad ``n_init``, or missing data files.
     """
-    if task not in PROBLEM_DEFAULTS:
-        raise ValueError(
-            f"no BO problem for task {task!r}; known: {sorted(PROBLEM_DEFAULTS)}"
-        )
-    from ..tasks import get_task
-
-    defaults = PROBLEM_DEFAULTS[task]
-    n_init = defaults["n_init"] if n_init is None else n_init
-    checkpoint = checkpoint or defaults["checkpoint"]
+    record: Dataset = dataset_for_task(task)
+    n_init = record.bo.n_init if n_init is None else n_init
+    checkpoint = checkpoint or record.model
     if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 2:
         raise ValueError(f"n_init must be an int >= 2, got {n_init!r}")
     try:
-        vae, strings = _vae_and_strings(task, checkpoint, n_init, seed)
+        vae = record.load_vae(checkpoint)
+        strings = record.bo_strings(vae, n_init, seed)
     except DataNotFoundError as error:
         raise ValueError(f"missing data for task {task!r}: {error}") from error
     vae = vae.to(device).eval().requires_grad_(False)
@@ -155,28 +179,7 @@ def make_problem(
         strings=strings,
         train_X=X,
         train_Y=torch.as_tensor(values[valid], dtype=torch.float64),
-        rho=defaults["rho"],
+        rho=record.rho,
         latent_scale=float(vae.latent_scale),
         info=dict(checkpoint=checkpoint, n_init=n_init, data_seed=seed),
     )
-
-
-def _vae_and_strings(task: str, checkpoint: str, n: int, seed: int):
-    """The task's VAE and ``n`` random training strings it can tokenize."""
-    from ..data import load_expressions, load_moses
-    from ..models.own import OWN_MODELS, load_vae
-    from ..models.paper import load_paper_vae
-
-    if task == "expressions":
-        return load_paper_vae(checkpoint), load_expressions(n=n, seed=seed)
-    vae = load_vae(checkpoint) if checkpoint in OWN_MODELS else load_paper_vae(checkpoint)
-    strings = []
-    for smiles in load_moses("train", n=4 * n, seed=seed):  # a few do not tokenize
-        try:
-            vae.tokenize([smiles])
-        except ValueError:
-            continue
-        strings.append(smiles)
-        if len(strings) == n:
-            return vae, strings
-    raise ValueError(f"only {len(strings)} of {4 * n} MOSES molecules tokenize")

@@ -3,6 +3,8 @@ r"""One BO step's pieces: the growing data set and the proposal of one point."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import torch
@@ -20,7 +22,7 @@ from .seeding import derive_seed
 from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
 from .surrogate import fit_surrogate
 
-__all__ = ["Observations", "StepRunner"]
+__all__ = ["OPTIMIZERS", "PENALTIES", "STOPPING", "Observations", "StepRunner"]
 
 
 class Observations:
@@ -77,29 +79,15 @@ class StepRunner:
         d, h = problem.latent_dim, config.half_width
         tkwargs = dict(dtype=torch.float64, device=self.device)
         self.box = hypercube_bounds(d, 1.0, h, **tkwargs)
-        facet = method.facet if method.optimizer == "lbfgs" else 1.0
+        facet = method.facet if method.facet is not None else 1.0  # L-BFGS only
         self.bounds = hypercube_bounds(d, facet, h, **tkwargs)
-        penalties = {
-            "scales": lambda: self.scales,
-            "prior": lambda: prior_score,
-            "published": lambda: PublishedPenalty(problem.decoder),
-            None: lambda: None,
-        }
-        self.penalty = penalties[method.penalty]()
-        self.restarts = config.lbfgs_restarts if method.optimizer == "lbfgs" else 1
+        self.penalty = PENALTIES[method.penalty](self)
+        self.optimizer = OPTIMIZERS[method.optimizer]
+        self.restarts = self.optimizer.restarts(config)
 
     def stopping_score(self, *keys: int | str):
         """The early-stopping score; a UC score is seeded by ``(seed, *keys)``."""
-        if self.method.stopping == "scales":
-            return self.scales
-        from ..uncertainty import uncertainty_score
-
-        return SeededScore(
-            partial(uncertainty_score, self.problem.decoder),
-            derive_seed(self.seed, *keys),
-            n_weights=self.config.uc_weights,
-            n_samples=self.config.uc_samples,
-        )
+        return STOPPING[self.method.stopping].score(self, keys)
 
     def threshold(self) -> float | None:
         """The stopping threshold: the method's quantile on the initial latents."""
@@ -132,7 +120,7 @@ class StepRunner:
         Returns:
             The `1 x d` candidate and its acquisition value.
         """
-        cfg, method = self.config, self.method
+        cfg = self.config
         qmc_seed = derive_seed(self.seed, t, j, "qmc")
         sampler = SobolQMCNormalSampler(torch.Size([cfg.mc_samples]), seed=qmc_seed)
         X_pending = torch.cat(pending).to(self.device) if pending else None
@@ -141,26 +129,7 @@ class StepRunner:
         )
         with torch.random.fork_rng():
             torch.manual_seed(derive_seed(self.seed, t, j, "torch"))
-            if method.optimizer == "lbfgs":
-                X, value = optimize_acqf_lbfgs(
-                    acq, self.bounds, starts, cfg.lbfgs_maxiter
-                )
-            else:
-                stopping = None
-                if method.stopping is not None:
-                    score = self.stopping_score(t, j, "stop")
-                    stopping = ScoreThresholdStopping(
-                        score, threshold, method.stopping == "uc"
-                    )
-                X, value = optimize_acqf_ga(
-                    acq,
-                    starts,
-                    penalty=self.penalty,
-                    lam=method.lam,
-                    lr=cfg.lr,
-                    n_steps=cfg.ga_steps,
-                    stopping=stopping,
-                )
+            X, value = self.optimizer.propose(self, acq, starts, t, j, threshold)
         return X.detach().reshape(1, -1), float(value)
 
     def observations(self) -> Observations:
@@ -184,3 +153,91 @@ class StepRunner:
             scales=scales,
         )
         return out, toc - tic, time.perf_counter() - toc
+
+
+# ------------------------------------------------------------------ tables
+
+
+def _propose_ga(runner: StepRunner, acq, starts: Tensor, t, j, threshold):
+    """Normalized gradient ascent (Eq. 15), penalized or early-stopped."""
+    method, cfg = runner.method, runner.config
+    stopping = None
+    if method.stopping is not None:
+        rule = STOPPING[method.stopping]
+        score = rule.score(runner, (t, j, "stop"))
+        stopping = ScoreThresholdStopping(score, threshold, rule.reject_above)
+    return optimize_acqf_ga(
+        acq,
+        starts,
+        penalty=runner.penalty,
+        lam=method.lam,
+        lr=cfg.lr,
+        n_steps=cfg.ga_steps,
+        stopping=stopping,
+    )
+
+
+def _propose_lbfgs(runner: StepRunner, acq, starts: Tensor, t, j, threshold):
+    """BoTorch's L-BFGS-B in the method's hypercube."""
+    return optimize_acqf_lbfgs(acq, runner.bounds, starts, runner.config.lbfgs_maxiter)
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    r"""An acquisition optimizer of :data:`OPTIMIZERS`.
+
+    Attributes:
+        propose: ``(runner, acq, starts, t, j, threshold) -> (X, value)`` for an
+            `r x 1 x d` tensor of start points.
+        restarts: Start points per proposed point, from the run parameters.
+    """
+
+    propose: Callable
+    restarts: Callable[[BOConfig], int]
+
+
+@dataclass(frozen=True)
+class StoppingRule:
+    r"""An early-stopping score of :data:`STOPPING`.
+
+    Attributes:
+        score: ``(runner, keys) -> score`` (a random score is seeded by
+            ``(seed, *keys)``).
+        reject_above: Reject an update whose score is above the threshold (else
+            below).
+    """
+
+    score: Callable
+    reject_above: bool
+
+
+def _uc_score(runner: StepRunner, keys: tuple) -> SeededScore:
+    from ..uncertainty import uncertainty_score
+
+    return SeededScore(
+        partial(uncertainty_score, runner.problem.decoder),
+        derive_seed(runner.seed, *keys),
+        n_weights=runner.config.uc_weights,
+        n_samples=runner.config.uc_samples,
+    )
+
+
+#: Optimizer name (:attr:`MethodConfig.optimizer`) -> proposal and restarts.
+OPTIMIZERS: dict[str, Optimizer] = {
+    "ga": Optimizer(_propose_ga, lambda config: 1),
+    "lbfgs": Optimizer(_propose_lbfgs, lambda config: config.lbfgs_restarts),
+}
+
+#: Penalty name (:attr:`MethodConfig.penalty`) -> factory taking the runner.
+PENALTIES: dict[str | None, Callable[[StepRunner], object]] = {
+    "scales": lambda runner: runner.scales,
+    "prior": lambda runner: prior_score,
+    "published": lambda runner: PublishedPenalty(runner.problem.decoder),
+    None: lambda runner: None,
+}
+
+#: Stopping score name (:attr:`MethodConfig.stopping`) -> score and direction.
+STOPPING: dict[str, StoppingRule] = {
+    "scales": StoppingRule(lambda runner, keys: runner.scales, reject_above=False),
+    "uc": StoppingRule(_uc_score, reject_above=True),
+}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ..tokens import encode as encode_chars
 from ._inputs import check_decode_latents, decoded_positions, encode_input
 from .recurrent import RecurrenceJVP, run_recurrence
 
@@ -208,9 +209,14 @@ class CharVAE(nn.Module):
         cfg: Sizes.
         vocab: Symbols in index order; ``vocab[pad_index]`` pads the end.
         pad_index: Index of the padding symbol.
+        kind: Model kind written when saved (:func:`scales_core.models.own.save_vae`):
+            ``"char"`` or ``"char_<dataset>"`` (``"char_expressions"``,
+            ``"char_smiles"``); it names the dataset the model reads.
     """
 
-    def __init__(self, cfg: CharVAEConfig, vocab: list[str], pad_index: int) -> None:
+    def __init__(
+        self, cfg: CharVAEConfig, vocab: list[str], pad_index: int, kind: str = "char"
+    ) -> None:
         super().__init__()
         if len(vocab) != cfg.vocab_size:
             raise ValueError(
@@ -219,6 +225,7 @@ class CharVAE(nn.Module):
         self.cfg = cfg
         self.vocab = list(vocab)
         self.pad_index = pad_index
+        self.kind = kind
         self.encoder = CharEncoder(cfg)
         self.decoder = CharDecoder(cfg)
         self.property_net = PropertyNet(cfg.latent_dim, cfg.hidden)
@@ -237,20 +244,15 @@ class CharVAE(nn.Module):
     def tokenize(self, strings: list[str]) -> Tensor:
         r"""Map strings to a `N x L` long tensor, padded with the padding symbol.
 
+        The one character tokenizer, :func:`scales_core.tokens.encode`.
+
         Raises:
             ValueError: for an unknown character or a string longer than `L`.
         """
-        L = self.cfg.max_len
-        rows = []
-        for k, s in enumerate(strings):
-            if len(s) > L:
-                raise ValueError(f"item {k} ({s!r}) is longer than max_len={L}")
-            unknown = sorted({ch for ch in s if ch not in self._index})
-            if unknown:
-                raise ValueError(f"item {k} ({s!r}) has unknown symbols {unknown}")
-            idx = [self._index[ch] for ch in s]
-            rows.append(idx + [self.pad_index] * (L - len(idx)))
-        return torch.tensor(rows, dtype=torch.long, device=self.decoder.out.weight.device)
+        return encode_chars(
+            strings, self._index, self.cfg.max_len, what="item",
+            pad=self.vocab[self.pad_index], device=self.decoder.out.weight.device,
+        )
 
     def detokenize(self, tokens: Tensor) -> list[str]:
         """Map a `N x L` index tensor to strings, dropping padding symbols."""

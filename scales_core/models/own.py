@@ -28,10 +28,14 @@ from .selfies_vae import SelfiesVAE, SelfiesVAEConfig
 from .selfies_vocab import SelfiesVocab
 
 __all__ = [
+    "ARCHITECTURES",
+    "MODEL_KINDS",
     "OWN_MODELS",
     "WEIGHTS_DIR",
+    "architecture",
     "build_vae",
     "load_vae",
+    "model_kind",
     "save_vae",
     "vocab_checksum",
 ]
@@ -42,7 +46,9 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 #: Names accepted by :func:`load_vae` (when their files are present).
 OWN_MODELS = ("selfies_transformer",)
 
-MODEL_KINDS = ("selfies_transformer", "char_expressions", "char_smiles")
+#: Kinds of saved models. ``"char_<dataset>"`` names a character VAE of a dataset
+#: (any ``char_`` suffix is accepted); ``"char"`` one whose dataset is not named.
+MODEL_KINDS = ("selfies_transformer", "char_expressions", "char_smiles", "char")
 
 
 def vocab_checksum(vocab: list[str]) -> str:
@@ -51,34 +57,57 @@ def vocab_checksum(vocab: list[str]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _build_selfies(kind: str, config: dict, vocab: list[str]) -> nn.Module:
+    return SelfiesVAE(SelfiesVAEConfig(**config), SelfiesVocab(vocab))
+
+
+def _build_char(kind: str, config: dict, vocab: list[str]) -> nn.Module:
+    cfg = dict(config)
+    for key in ("conv_channels", "conv_kernels"):
+        if key in cfg:
+            cfg[key] = tuple(cfg[key])
+    return CharVAE(CharVAEConfig(**cfg), list(vocab), pad_index=vocab.index(" "),
+                   kind=kind)
+
+
+#: Architecture -> builder ``(kind, config, vocab) -> model``.
+ARCHITECTURES = {"selfies_transformer": _build_selfies, "char": _build_char}
+
+
+def architecture(kind: str) -> str:
+    """The architecture of a model kind (``"char"`` for ``"char_<dataset>"``).
+
+    Raises:
+        ValueError: for an unknown kind.
+    """
+    if kind in ARCHITECTURES:
+        return kind
+    if isinstance(kind, str) and kind.startswith("char_"):
+        return "char"
+    raise ValueError(f"unknown model kind {kind!r}; use one of {MODEL_KINDS}")
+
+
 def build_vae(kind: str, config: dict, vocab: list[str]) -> nn.Module:
     """A freshly initialized VAE of a kind, from a config dict and vocabulary.
 
     Args:
-        kind: ``"selfies_transformer"``, ``"char_expressions"`` or ``"char_smiles"``.
+        kind: ``"selfies_transformer"``, ``"char_expressions"``, ``"char_smiles"``
+            or another ``"char_<dataset>"`` (see :data:`MODEL_KINDS`).
         config: Fields of :class:`SelfiesVAEConfig` or :class:`CharVAEConfig`.
         vocab: Symbols in index order (the char VAEs pad with ``" "``).
 
     Raises:
         ValueError: for an unknown kind.
     """
-    if kind == "selfies_transformer":
-        return SelfiesVAE(SelfiesVAEConfig(**config), SelfiesVocab(vocab))
-    if kind in ("char_expressions", "char_smiles"):
-        cfg = dict(config)
-        for key in ("conv_channels", "conv_kernels"):
-            if key in cfg:
-                cfg[key] = tuple(cfg[key])
-        return CharVAE(CharVAEConfig(**cfg), list(vocab), pad_index=vocab.index(" "))
-    raise ValueError(f"unknown model kind {kind!r}; use one of {MODEL_KINDS}")
+    return ARCHITECTURES[architecture(kind)](kind, config, vocab)
 
 
 def model_kind(vae: nn.Module) -> str:
-    """The kind string of a VAE instance (char kinds are told apart by vocabulary)."""
+    """The kind string of a VAE instance (a char VAE carries its own ``kind``)."""
     if isinstance(vae, SelfiesVAE):
         return "selfies_transformer"
     if isinstance(vae, CharVAE):
-        return "char_smiles" if "C" in vae.vocab else "char_expressions"
+        return vae.kind
     raise ValueError(f"not a known VAE: {type(vae).__name__}")
 
 

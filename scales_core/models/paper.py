@@ -8,17 +8,26 @@ latent to wrong strings), and a damaged file gives an error naming it.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
+from .. import tokens
 from .._files import CorruptFileError, load_torch_file, load_yaml_file
 from ..paths import resolve
-from ..sources import verified_path
 from .char_vae import CharVAE, CharVAEConfig
 
-__all__ = ["PAPER_CHECKPOINTS", "EXPRESSIONS_VOCAB", "load_paper_vae", "smiles_vocab"]
+__all__ = [
+    "PAPER_CHECKPOINTS",
+    "PAPER_SIZES",
+    "EXPRESSIONS_VOCAB",
+    "load_paper_vae",
+    "load_uncertainty_thresholds",
+    "smiles_vocab",
+]
 
 #: The expressions checkpoints' symbols in index order (space pads the end).
-EXPRESSIONS_VOCAB = ["x", "+", "(", ")", "1", "2", "3", "*", "/", "s", "i", "n", "e", "p", " "]
+EXPRESSIONS_VOCAB = list(tokens.EXPRESSIONS_VOCAB)
 
 PAPER_CHECKPOINTS = tuple(
     f"{data}_{cell}_{beta}"
@@ -31,7 +40,7 @@ PAPER_CHECKPOINTS = tuple(
 #: ``eps_std`` (OmerRonen/scales ``les/configs/expressions.yaml`` 0.1,
 #: ``les/configs/smiles.yaml`` 0.001), by which ``les/nets/template.py`` multiplies
 #: the reparametrization noise and the prior samples.
-_SIZES = {
+PAPER_SIZES = {
     "expressions": dict(
         vocab_size=15, max_len=19, latent_dim=25, conv_channels=(2, 3, 4),
         conv_kernels=(2, 3, 4), latent_scale=0.1,
@@ -52,25 +61,14 @@ _FIX = (
 def smiles_vocab() -> list[str]:
     """The SMILES checkpoints' symbols in index order (index 34 is the space pad).
 
+    See :func:`scales_core.tokens.smiles_symbols`.
+
     Raises:
         scales_core.sources.ChecksumError: when the file differs from the
             published one (e.g. a permuted vocabulary).
         CorruptFileError: when it is not a symbol -> index mapping.
     """
-    path = verified_path("checkpoints/paper/smiles_vocab.yaml")
-    mapping = load_yaml_file(path, "SMILES vocabulary (symbol: index)", _FIX)
-    n = _SIZES["smiles"]["vocab_size"]
-    if not isinstance(mapping, dict) or sorted(
-        (int(i) if isinstance(i, int) else -1) for i in mapping.values()
-    ) != list(range(n)):
-        raise CorruptFileError(
-            f"{path} must map {n} symbols to the indices 0..{n - 1} once each. "
-            + _FIX
-        )
-    vocab = [""] * n
-    for symbol, index in mapping.items():
-        vocab[index] = str(symbol)
-    return vocab
+    return tokens.smiles_symbols()
 
 
 def load_paper_vae(name: str, device: str | torch.device = "cpu") -> CharVAE:
@@ -90,9 +88,9 @@ def load_paper_vae(name: str, device: str | torch.device = "cpu") -> CharVAE:
     if name not in PAPER_CHECKPOINTS:
         raise ValueError(f"unknown checkpoint {name!r}; choose from {PAPER_CHECKPOINTS}")
     data, cell, _ = name.split("_")
-    cfg = CharVAEConfig(cell=cell, **_SIZES[data])
+    cfg = CharVAEConfig(cell=cell, **PAPER_SIZES[data])
     vocab = EXPRESSIONS_VOCAB if data == "expressions" else smiles_vocab()
-    vae = CharVAE(cfg, vocab, pad_index=vocab.index(" "))
+    vae = CharVAE(cfg, vocab, pad_index=vocab.index(" "), kind=f"char_{data}")
     path = resolve(f"checkpoints/paper/{name}/w.pth")
     state = load_torch_file(path, f"published checkpoint {name!r}", _FIX)
     try:
@@ -103,3 +101,44 @@ def load_paper_vae(name: str, device: str | torch.device = "cpu") -> CharVAE:
             f"{path} does not hold the weights of {name!r} ({first}). {_FIX}"
         ) from None
     return vae.to(device).eval()
+
+
+def load_uncertainty_thresholds(name: str) -> dict[str, float]:
+    r"""The published UC quantiles of the training data for a checkpoint.
+
+    Args:
+        name: A checkpoint name, e.g. ``"expressions_gru_1"``.
+
+    Returns:
+        ``{"90": ..., "95": ..., "99": ..., "max": ...}`` on the ``log I`` scale
+        (:func:`scales_core.uncertainty.uncertainty_score` with ``log=True``,
+        ``K = 10``; see the notes of :mod:`scales_core.uncertainty`).
+
+    Raises:
+        ValueError: for a name with path separators; ``CorruptFileError`` (a
+            ``ValueError``) naming the file when it is damaged or malformed.
+        scales_core.paths.DataNotFoundError: when the file is missing.
+    """
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name:
+        raise ValueError(f"bad checkpoint name {name!r}")
+    path = resolve(f"checkpoints/paper/uncertainty_thresholds/{name}.yaml")
+    fix = ("Replace it with the published file (see the README of "
+           "$SCALES_DATA_DIR).")
+    raw = load_yaml_file(path, "UC threshold file", fix)
+    keys = ("90", "95", "99", "max")
+    if not isinstance(raw, dict) or sorted(map(str, raw)) != sorted(keys):
+        found = sorted(map(str, raw)) if isinstance(raw, dict) else type(raw).__name__
+        raise CorruptFileError(
+            f"{path} must map exactly the keys {list(keys)} to numbers, got "
+            f"{found}. {fix}"
+        )
+    values = {str(k): v for k, v in raw.items()}
+    if not all(
+        isinstance(values[k], (int, float)) and not isinstance(values[k], bool)
+        and math.isfinite(values[k]) for k in keys
+    ) or not values["90"] <= values["95"] <= values["99"] <= values["max"]:
+        raise CorruptFileError(
+            f"{path} must hold finite, increasing quantiles (90 <= 95 <= 99 <= max), "
+            f"got {values}. {fix}"
+        )
+    return {k: float(values[k]) for k in keys}

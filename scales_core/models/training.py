@@ -7,22 +7,23 @@ symbols, ``<stop>``, ``<pad>`` = 0; char VAEs: characters padded with ``" "``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..tokens import encode as encode_chars
 from .char_vae import CharVAE
 from .selfies_vae import SelfiesVAE
 from .selfies_vocab import SelfiesVocab, to_selfies_tokens
 
+# The per-dataset training data (``load_strings``) live in the dataset records:
+# :func:`scales_core.datasets.load_training_strings`.
 __all__ = [
     "read_lines",
     "check_disjoint",
-    "load_strings",
     "selfies_tokens",
     "char_tokens",
     "epoch_batches",
@@ -38,56 +39,6 @@ def read_lines(path: str | Path) -> list[str]:
     with open(path, encoding="utf-8") as fh:
         lines = [line.strip().split(",")[0] for line in fh if line.strip()]
     return [s for s in lines if s.upper() != "SMILES"]
-
-
-def load_strings(
-    kind: str, n_train: int | None, n_heldout: int, seed: int,
-    train_file: str | None = None, heldout_file: str | None = None,
-) -> tuple[list[str], list[str], dict]:
-    """Raw training and held-out strings for a model kind, and a description.
-
-    Sources: SELFIES -> MOSES train / test; char_smiles -> ZINC-250k (JT-VAE)
-    valid / test; char_expressions -> the expressions set, split at random.
-    ``train_file``/``heldout_file`` (one string a line) replace them; without
-    ``heldout_file`` the first ``n_heldout`` lines of ``train_file`` are held out
-    (and not trained on).
-
-    Raises:
-        ValueError: when the held-out set shares items with the training set (an
-            over-optimistic held-out score), naming the count and a few of them.
-    """
-    from .. import data
-
-    if train_file is not None:
-        train = read_lines(train_file)
-        if heldout_file:
-            held = read_lines(heldout_file)
-        else:
-            held, train = train[:n_heldout], train[n_heldout:]
-        train = train[:n_train] if n_train else train
-        info = {"source": "files", "train_file": str(train_file),
-                "heldout_file": str(heldout_file)}
-    elif kind == "selfies_transformer":
-        train = data.load_moses("train", n=n_train, seed=seed)
-        held = data.load_moses("test", n=n_heldout, seed=seed + 1)
-        info = {"source": "MOSES (molsets 0.3.1) train.csv.gz / test.csv.gz"}
-    elif kind == "char_smiles":
-        train = data.subsample(data.load_zinc("valid"), n_train, seed)
-        held = data.subsample(data.load_zinc("test"), n_heldout, seed + 1)
-        info = {"source": "ZINC-250k JT-VAE valid (train) / test (held-out)"}
-    elif kind == "char_expressions":
-        allx = data.load_expressions(seed=seed)
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(len(allx))
-        held = [allx[i] for i in order[:n_heldout]]
-        rest = [allx[i] for i in order[n_heldout:]]
-        train = rest[:n_train] if n_train else rest
-        info = {"source": "expressions (Kusner et al. 2017), random split"}
-    else:
-        raise ValueError(f"unknown model kind {kind!r}")
-    check_disjoint(train, held)
-    info.update(seed=seed, n_train_requested=n_train, n_heldout_requested=n_heldout)
-    return train, held, info
 
 
 def check_disjoint(train: Sequence[str], held: Sequence[str]) -> None:
@@ -129,15 +80,14 @@ def selfies_tokens(
 def char_tokens(
     strings: Sequence[str], vocab: list[str], max_len: int
 ) -> Tensor:
-    """`N x L` indices of strings over a character vocabulary (bad ones dropped)."""
+    """`N x L` indices of strings over a character vocabulary (bad ones dropped).
+
+    Whitespace inside a string is removed; strings longer than ``max_len`` or with
+    characters outside ``vocab`` are left out (:func:`scales_core.tokens.encode`).
+    """
     index = {c: i for i, c in enumerate(vocab)}
-    pad = index[" "]
-    rows = [[index[c] for c in s] + [pad] * (max_len - len(s))
-            for s in ("".join(s.split()) for s in strings)
-            if len(s) <= max_len and all(c in index for c in s)]
-    if len(rows) < len(strings):
-        logger.info("dropped %d of %d strings", len(strings) - len(rows), len(strings))
-    return torch.tensor(rows, dtype=torch.long).reshape(-1, max_len)
+    return encode_chars(strings, index, max_len, drop_long=True, compact=True,
+                        drop_unknown=True)
 
 
 def epoch_batches(
@@ -191,17 +141,10 @@ def loss_terms(vae: nn.Module, tokens: Tensor, beta: float) -> dict[str, Tensor]
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl, "token_acc": acc}
 
 
-def _valid_unique(strings: list[str], kind: str) -> tuple[float, float]:
-    from ..tasks.validity import is_valid_expression, mol_from_smiles
-
-    if kind == "char_expressions":
-        ok = [s for s in strings if is_valid_expression(s)]
-        canon = ok
-    else:
-        from rdkit import Chem
-
-        mols = [mol_from_smiles(s) for s in strings]
-        canon = [Chem.MolToSmiles(m) for m in mols if m is not None]
+def _valid_unique(
+    strings: list[str], canonical: Callable[[str], str | None]
+) -> tuple[float, float]:
+    canon = [c for c in map(canonical, strings) if c is not None]
     valid = len(canon) / max(len(strings), 1)
     unique = len(set(canon)) / max(len(canon), 1)
     return valid, unique
@@ -210,15 +153,26 @@ def _valid_unique(strings: list[str], kind: str) -> tuple[float, float]:
 @torch.no_grad()
 def evaluate(
     vae: nn.Module, held: Tensor, n_prior: int = 1000, seed: int = 0,
-    batch: int = 500,
+    batch: int = 500, canonical: Callable[[str], str | None] | None = None,
 ) -> dict[str, float]:
     r"""Held-out reconstruction and prior-sample metrics (eval mode).
 
     ``recon_accuracy``: share of held-out items whose greedy decode of the
     posterior mean equals the input exactly (all `L` positions). ``recon`` and
     ``kl``: the ELBO parts with a posterior sample. ``prior_valid`` and
-    ``prior_unique``: share of ``n_prior`` decodes of ``N(0, I)`` draws that are
-    valid (RDKit / grammar), and share of distinct canonical strings among those.
+    ``prior_unique``: share of ``n_prior`` decodes of prior draws that are valid
+    (``canonical`` is not ``None``), and share of distinct canonical strings among
+    those; NaN without ``canonical``.
+
+    Args:
+        vae: The model.
+        held: `N x L` held-out tokens.
+        n_prior: Prior decodes.
+        seed: Seed of the prior draws.
+        batch: Rows per call.
+        canonical: String -> canonical form, ``None`` when invalid (the dataset
+            record's :attr:`Training.canonical
+            <scales_core.datasets.Training.canonical>`).
     """
     was_training = vae.training
     vae.eval()
@@ -234,10 +188,9 @@ def evaluate(
             if k in parts:
                 parts[k] += float(v) * len(chunk) / len(held)
     z = vae.latent_scale * torch.randn(n_prior, vae.latent_dim, generator=g)
-    kind = "selfies" if isinstance(vae, SelfiesVAE) else (
-        "char_smiles" if "C" in vae.vocab else "char_expressions")
     strings = [s for c in z.split(batch) for s in vae.decode_strings(c)]
-    valid, unique = _valid_unique(strings, kind)
+    nan = float("nan")
+    valid, unique = (nan, nan) if canonical is None else _valid_unique(strings, canonical)
     vae.train(was_training)
     metrics = {"recon_accuracy": float(torch.cat(exact).float().mean()), **parts}
     metrics.update(n_heldout=len(held), prior_valid=valid, prior_unique=unique,

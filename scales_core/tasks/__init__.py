@@ -13,7 +13,7 @@ from .objectives import (
     ranolazine_mpo,
     zaleplon_mpo,
 )
-from .registry import TASKS, Task, evaluate, get_task
+from .registry import TASKS, Task, evaluate, get_task, register_task, unregister_task
 from .validity import (
     check_batch,
     expression_invalid_reason,
@@ -45,6 +45,8 @@ __all__ = [
     "quality_filter_reason",
     "quality_rules",
     "ranolazine_mpo",
+    "register_task",
     "smiles_invalid_reason",
+    "unregister_task",
     "zaleplon_mpo",
 ]

@@ -29,7 +29,7 @@ from .validity import (
     smiles_invalid_reason,
 )
 
-__all__ = ["TASKS", "Task", "evaluate", "get_task"]
+__all__ = ["TASKS", "Task", "evaluate", "get_task", "register_task", "unregister_task"]
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +155,31 @@ TASKS: dict[str, Task] = {
         f"GuacaMol Zaleplon MPO; valid: {_FILTERS}",
     ),
 }
+
+
+def register_task(task: Task, replace: bool = False) -> Task:
+    """Add a task to :data:`TASKS` (e.g. the objective of a user's own dataset).
+
+    Raises:
+        ValueError: for a duplicate name (without ``replace``) or a non-Task.
+    """
+    if not isinstance(task, Task):
+        raise ValueError(f"register_task takes a Task, got {type(task).__name__}")
+    if task.name in TASKS and not replace:
+        raise ValueError(f"a task named {task.name!r} is already registered; pass "
+                         "replace=True to replace it")
+    TASKS[task.name] = task
+    return task
+
+
+def unregister_task(name: str) -> Task:
+    """Remove a task by name and return it.
+
+    Raises:
+        ValueError: on an unknown name.
+    """
+    get_task(name)
+    return TASKS.pop(name)
 
 
 def get_task(name: str) -> Task:

@@ -1,0 +1,234 @@
+r"""The frozen record of one dataset (:class:`Dataset`) and its parts.
+
+A record holds everything the package knows about a dataset: how to load its VAEs,
+its validity notion, the tasks it serves, the scores' ``positions`` and ``rho``,
+its data splits, its BO defaults and (for the project's own models) how to train.
+Experiments, BO, training and reports take a record, so a user's own VAE and data
+are one new record (:func:`~scales_core.datasets.register`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .protocol import VAE
+
+__all__ = ["BODefaults", "Dataset", "Training", "Validity", "encodable"]
+
+logger = logging.getLogger(__name__)
+
+#: The two splits of :meth:`Dataset.load_items`.
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class BODefaults:
+    r"""The paper's BO setting for a dataset (Sec. 4.1, App. B.5-B.7).
+
+    ``lr`` and ``half_width`` are in raw latent units for now (the units of
+    :class:`~scales_core.bo.config.BOConfig`), not in units of the VAE's latent
+    scale.
+
+    Attributes:
+        n_init: Size of the initial labelled set.
+        n_steps: BO steps.
+        q: Points per step.
+        lr: Step length of the normalized gradient ascent (raw latent units).
+        half_width: The latent box ``[-h, h]^d`` mapped to the unit cube (raw
+            latent units).
+    """
+
+    n_init: int = 500
+    n_steps: int = 100
+    q: int = 5
+    lr: float = 0.5
+    half_width: float = 3.0
+
+
+@dataclass(frozen=True)
+class Validity:
+    r"""A validity notion: a name and a check ``str -> bool``.
+
+    Attributes:
+        name: ``"grammar"``, ``"rdkit"``, ``"filters"`` or a user's own name.
+        check: Whether a decoded string is valid.
+        column: Column name in reports (default: ``name``).
+    """
+
+    name: str
+    check: Callable[[str], bool]
+    column: str = ""
+
+    def __call__(self, text: str) -> bool:
+        """Whether ``text`` is valid."""
+        return bool(self.check(text))
+
+    @property
+    def label(self) -> str:
+        """The report column of this notion."""
+        return self.column or self.name
+
+
+@dataclass(frozen=True)
+class Training:
+    r"""How :mod:`scales_core.train` trains the project's own model of a dataset.
+
+    Attributes:
+        kind: Model kind written to ``config.json`` (e.g. ``"char_smiles"``); see
+            :func:`scales_core.models.own.build_vae`.
+        architecture: ``"char"`` (:class:`~scales_core.models.CharVAE`) or
+            ``"selfies_transformer"``.
+        load_strings: ``(n_train, n_heldout, seed) -> (train, heldout, info)``,
+            the raw strings and a description of their source.
+        canonical: String -> canonical form, ``None`` when invalid (held-out
+            metrics: share of valid and of distinct prior decodes).
+        char_sizes: :class:`~scales_core.models.CharVAEConfig` sizes (char only).
+        vocab: The character vocabulary in index order, padding ``" "`` included
+            (char only).
+    """
+
+    kind: str
+    architecture: str
+    load_strings: Callable[[int | None, int, int], tuple[list[str], list[str], dict]]
+    canonical: Callable[[str], str | None]
+    char_sizes: dict = field(default_factory=dict)
+    vocab: Callable[[], list[str]] | None = None
+
+
+def encodable(vae: VAE, items: Sequence[str], need: int) -> list[str]:
+    r"""The first ``need`` items the VAE's tokenizer accepts, in order.
+
+    Items that are too long or have unknown symbols are dropped (``vae.tokenize``
+    raises ``ValueError`` for them).
+    """
+    keep = []
+    for s in items:
+        try:
+            vae.tokenize([s])
+        except ValueError:
+            continue
+        keep.append(s)
+        if len(keep) >= need:
+            break
+    return keep
+
+
+@dataclass(frozen=True)
+class Dataset:
+    r"""Everything the package knows about one dataset.
+
+    Attributes:
+        name: Registry name (``"expressions"``, ``"smiles"``, ``"selfies"``).
+        model: The default model (a checkpoint or model name).
+        models: The model names :meth:`load_vae` accepts.
+        vae_loader: ``(name, device) -> VAE`` for a name in ``models`` (or a
+            folder of a model saved by :func:`scales_core.models.save_vae`).
+        validity: The validity notion of the experiments and of BO.
+        objectives: Names of the tasks (:mod:`scales_core.tasks`) it serves in BO.
+        positions: Leading positions used by the Jacobian-based scores (paper: 30
+            for SMILES, 60 for SELFIES, all for expressions).
+        rho: The ScaLES weight of BO.
+        items: ``(split, n, seed) -> strings`` for ``split`` in ``"train"``,
+            ``"test"`` (the two encoded distributions of the validity experiment;
+            ``n`` is the experiment's draw size, the loader returns a pool).
+        bo: The BO defaults.
+        bo_pool: ``(n, seed) -> strings``, a seeded pool from which the first
+            ``n`` tokenizable items are BO's initial set.
+        other_validity: Further notions reported for this dataset (reports only).
+        training: How to train the project's own model (``None``: not trainable
+            by :mod:`scales_core.train`).
+        description: One line for reports.
+    """
+
+    name: str
+    model: str
+    models: tuple[str, ...]
+    vae_loader: Callable[[str, str | torch.device], VAE]
+    validity: Validity
+    objectives: tuple[str, ...]
+    items: Callable[[str, int, int], list[str]]
+    bo_pool: Callable[[int, int], list[str]]
+    positions: int | None = None
+    rho: float = 1.0
+    bo: BODefaults = field(default_factory=BODefaults)
+    other_validity: tuple[Validity, ...] = ()
+    training: Training | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"a dataset needs a non-empty name, got {self.name!r}")
+        object.__setattr__(self, "models", tuple(self.models))
+        object.__setattr__(self, "objectives", tuple(self.objectives))
+        if self.model not in self.models:
+            raise ValueError(
+                f"dataset {self.name!r}: default model {self.model!r} is not among "
+                f"its models {self.models}"
+            )
+        if self.positions is not None and (
+            isinstance(self.positions, bool) or not isinstance(self.positions, int)
+            or self.positions < 1
+        ):
+            raise ValueError(f"positions must be None or an int >= 1, got "
+                             f"{self.positions!r}")
+
+    def load_vae(self, name: str | None = None, device: str | torch.device = "cpu"):
+        r"""Load one of the dataset's VAEs, in eval mode, on ``device``.
+
+        Args:
+            name: A name in :attr:`models` or a saved model's folder (default:
+                :attr:`model`).
+            device: Where the weights go.
+
+        Returns:
+            A :class:`~scales_core.datasets.VAE`.
+
+        Raises:
+            ValueError: for a name the dataset does not accept.
+        """
+        name = self.model if name is None else name
+        if name not in self.models and not Path(str(name)).is_dir():
+            raise ValueError(
+                f"dataset {self.name!r} has no model {name!r}; use one of "
+                f"{self.models} (or a folder written by save_vae)"
+            )
+        return self.vae_loader(name, device).to(device).eval()
+
+    def load_items(self, split: str, n: int, seed: int) -> list[str]:
+        r"""Items of ``split`` (``"train"`` or ``"test"``) for a draw of size ``n``.
+
+        Raises:
+            ValueError: for an unknown split.
+        """
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
+        return self.items(split, n, seed)
+
+    def encodable(self, vae: VAE, items: Sequence[str], need: int) -> list[str]:
+        """The first ``need`` items ``vae`` can tokenize (see :func:`encodable`)."""
+        return encodable(vae, items, need)
+
+    def bo_strings(self, vae: VAE, n: int, seed: int) -> list[str]:
+        r"""BO's ``n`` initial strings: the first ``n`` tokenizable ones of the pool.
+
+        Raises:
+            ValueError: when fewer than ``n`` of the pool tokenize.
+        """
+        pool = self.bo_pool(n, seed)
+        strings = encodable(vae, pool, n)
+        if len(strings) < n:
+            raise ValueError(
+                f"dataset {self.name!r}: only {len(strings)} of {len(pool)} "
+                f"candidate items tokenize, {n} needed"
+            )
+        return strings
+
+    @property
+    def notions(self) -> tuple[Validity, ...]:
+        """The main validity notion, then the others reported."""
+        return (self.validity, *self.other_validity)
