@@ -66,10 +66,10 @@ def run_one(
     task: str,
     method: str,
     seed: int,
-    steps: int,
+    steps: int | None,
     out: str,
     n_init: int | None = None,
-    q: int = 5,
+    q: int | None = None,
     lr: float | None = None,
     scales_grad: str = "cpa",
     surrogate: str = "exact",
@@ -86,10 +86,10 @@ def run_one(
         task: Task name.
         method: Method name.
         seed: Run seed.
-        steps: BO steps.
+        steps: BO steps (``None``: the task's).
         out: Sweep folder.
         n_init: Initial set size (default: the task's).
-        q: Points per BO step.
+        q: Points per BO step (``None``: the task's).
         lr: Gradient-ascent step (default: the task's).
         scales_grad: ``"cpa"`` or ``"exact"`` ScaLES gradient (see
             :class:`~scales_core.bo.config.BOConfig`).
@@ -146,8 +146,8 @@ def run_one(
 
 def run_config(
     task: str,
-    steps: int,
-    q: int = 5,
+    steps: int | None = None,
+    q: int | None = None,
     lr: float | None = None,
     scales_grad: str = "cpa",
     surrogate: str = "exact",
@@ -156,23 +156,22 @@ def run_config(
 ) -> BOConfig:
     """The :class:`~scales_core.bo.config.BOConfig` of a sweep run (validates it).
 
-    ``overrides`` sets other fields (a field named twice is an error).
+    ``steps``, ``q``, ``lr`` and the box ``half_width`` default to the task's dataset
+    record (:meth:`scales_core.datasets.Dataset.bo_config_fields`, the box in
+    latent scales); ``overrides`` sets other fields (``half_width`` included; a
+    field that has its own argument is an error there).
     """
-    lr = dataset_for_task(task).bo.lr if lr is None else lr
-    fields = dict(
-        n_steps=steps,
-        q=q,
-        lr=lr,
-        scales_grad=scales_grad,
-        surrogate=SurrogateConfig(kind=surrogate),
-        device=device,
-    )
+    fields = dataset_for_task(task).bo_config_fields()
+    given = dict(n_steps=steps, q=q, lr=lr)
+    fields.update({k: v for k, v in given.items() if v is not None})
+    own = dict(scales_grad=scales_grad, surrogate=SurrogateConfig(kind=surrogate),
+               device=device)
     overrides = dict(overrides or {})
-    twice = sorted(set(fields) & set(overrides))
+    twice = sorted((set(given) | set(own)) & set(overrides))
     if twice:
         raise ValueError(f"set {twice} with their own options, not as overrides")
     try:
-        return BOConfig(**fields, **overrides)
+        return BOConfig(**{**fields, **own, **overrides})
     except TypeError as error:  # an unknown field name
         raise ValueError(f"bad BOConfig override {overrides}: {error}") from None
 
@@ -233,7 +232,7 @@ def _check(
     tasks: list[str],
     methods: list[str],
     seeds: list[int],
-    steps: int,
+    steps: int | None,
     n_init: int | None = None,
     threads: int = 1,
 ) -> None:
@@ -245,7 +244,7 @@ def _check(
         get_method(method)
     if not seeds or not all(is_int(s, 0) for s in seeds):
         raise ValueError(f"seeds must be a non-empty list of ints >= 0, got {seeds!r}")
-    if not is_int(steps, 0):
+    if steps is not None and not is_int(steps, 0):
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
     if n_init is not None and not is_int(n_init, 1):
         raise ValueError(f"n_init must be an int >= 1 or None, got {n_init!r}")
@@ -288,12 +287,12 @@ def run_sweep(
     tasks: str | list[str],
     methods: list[str],
     seeds: list[int],
-    steps: int,
+    steps: int | None,
     out: str,
     scheduler: str | None = None,
     workers: int = 2,
     n_init: int | None = None,
-    q: int = 5,
+    q: int | None = None,
     lr: float | None = None,
     scales_grad: str = "cpa",
     surrogate: str = "exact",
@@ -316,7 +315,7 @@ def run_sweep(
             ``LocalCluster`` with ``workers`` workers of one thread each.
         workers: Local workers (ignored with ``scheduler``).
         n_init: Initial set size (default: the task's).
-        q: Points per BO step.
+        q: Points per BO step (``None``: the task's).
         lr: Gradient-ascent step (default: the task's).
         scales_grad: ``"cpa"`` or ``"exact"`` ScaLES gradient (see
             :class:`~scales_core.bo.config.BOConfig`).
@@ -447,12 +446,12 @@ def main(argv: list[str] | None = None) -> int:
         "--methods", nargs="+", required=True, help="method names, or 'paper'"
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=None, help="default: the task's")
     parser.add_argument("--out", required=True, help="sweep folder")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
     parser.add_argument("--workers", type=int, default=2, help="local workers")
     parser.add_argument("--n-init", type=int, default=None)
-    parser.add_argument("--q", type=int, default=5)
+    parser.add_argument("--q", type=int, default=None, help="default: the task's")
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--scales-grad", choices=("cpa", "exact"), default="cpa")
     parser.add_argument(

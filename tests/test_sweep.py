@@ -250,3 +250,16 @@ def test_config_overrides_reach_the_run_config():
         run_config("expressions", 2, overrides={"scales_prior": "wide"})
     with pytest.raises(ValueError, match="FIELD=VALUE"):
         _parse_overrides(["half_width"])
+
+
+def test_run_config_takes_the_dataset_defaults_in_latent_scales():
+    from scales_core.datasets import get_dataset
+    from scales_core.sweep import run_config
+
+    record = get_dataset("expressions")
+    config = run_config("expressions")
+    assert (config.n_steps, config.q, config.lr) == (100, 5, 0.5)
+    # the box is 3 latent scales: eps_std 0.1 of the published expressions VAEs
+    assert config.half_width == pytest.approx(3 * record.latent_scale) == pytest.approx(0.3)
+    assert run_config("expressions", overrides={"half_width": 3.0}).half_width == 3.0
+    assert run_config("expressions", steps=7, q=2).n_steps == 7

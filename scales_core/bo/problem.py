@@ -8,6 +8,7 @@ serves the task (:mod:`scales_core.datasets`); tests and notebooks can build a
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -161,6 +162,12 @@ def make_problem(
     except DataNotFoundError as error:
         raise ValueError(f"missing data for task {task!r}: {error}") from error
     vae = vae.to(device).eval().requires_grad_(False)
+    if not math.isclose(float(vae.latent_scale), record.latent_scale):
+        logger.warning(
+            "%s has latent scale %g, the %s record's BO box assumes %g; pass "
+            "BOConfig(half_width=...) in this VAE's units", checkpoint,
+            vae.latent_scale, record.name, record.latent_scale,
+        )
     values, valid, _ = get_task(task).evaluate(strings)
     if not valid.all():
         logger.warning("dropping %d invalid initial strings", int((~valid).sum()))

@@ -30,17 +30,20 @@ SPLITS = ("train", "test")
 class BODefaults:
     r"""The paper's BO setting for a dataset (Sec. 4.1, App. B.5-B.7).
 
-    ``lr`` and ``half_width`` are in raw latent units for now (the units of
-    :class:`~scales_core.bo.config.BOConfig`), not in units of the VAE's latent
-    scale.
+    The box is stated in units of the dataset's latent scale ``s``
+    (:attr:`Dataset.latent_scale`); :meth:`Dataset.bo_config_fields` converts it to
+    the raw units of :class:`~scales_core.bo.config.BOConfig`. The step ``lr`` is
+    the paper's, in raw latent units (the published optimizer steps in raw units,
+    ``les/opt/optimizer.py``, ``optimize_ga``).
 
     Attributes:
         n_init: Size of the initial labelled set.
         n_steps: BO steps.
         q: Points per step.
         lr: Step length of the normalized gradient ascent (raw latent units).
-        half_width: The latent box ``[-h, h]^d`` mapped to the unit cube (raw
-            latent units).
+        half_width: The latent box ``[-h s, h s]^d`` mapped to the unit cube (GP
+            input normalization, L-BFGS facets), ``h`` in latent scales: 3, as the
+            published ``z_bounds`` of ``[-3, 3]`` for a unit prior.
     """
 
     n_init: int = 500
@@ -137,6 +140,10 @@ class Dataset:
             ``"test"`` (the two encoded distributions of the validity experiment;
             ``n`` is the experiment's draw size, the loader returns a pool).
         bo: The BO defaults.
+        latent_scale: The prior standard deviation ``s`` of the dataset's default
+            VAE (the published ``eps_std``; 1 for a standard VAE). It scales the
+            BO box (:meth:`bo_config_fields`) and is checked against the VAE's
+            own ``latent_scale`` when BO loads it.
         bo_pool: ``(n, seed) -> strings``, a seeded pool from which the first
             ``n`` tokenizable items are BO's initial set.
         other_validity: Further notions reported for this dataset (reports only).
@@ -156,6 +163,7 @@ class Dataset:
     positions: int | None = None
     rho: float = 1.0
     bo: BODefaults = field(default_factory=BODefaults)
+    latent_scale: float = 1.0
     other_validity: tuple[Validity, ...] = ()
     training: Training | None = None
     description: str = ""
@@ -170,6 +178,8 @@ class Dataset:
                 f"dataset {self.name!r}: default model {self.model!r} is not among "
                 f"its models {self.models}"
             )
+        if not (isinstance(self.latent_scale, (int, float)) and self.latent_scale > 0):
+            raise ValueError(f"latent_scale must be positive, got {self.latent_scale!r}")
         if self.positions is not None and (
             isinstance(self.positions, bool) or not isinstance(self.positions, int)
             or self.positions < 1
@@ -227,6 +237,12 @@ class Dataset:
                 f"candidate items tokenize, {n} needed"
             )
         return strings
+
+    def bo_config_fields(self) -> dict:
+        r"""The record's BO defaults as :class:`~scales_core.bo.config.BOConfig`
+        fields (raw latent units): ``n_steps``, ``q``, ``lr``, ``half_width``."""
+        return dict(n_steps=self.bo.n_steps, q=self.bo.q, lr=self.bo.lr,
+                    half_width=self.bo.half_width * self.latent_scale)
 
     @property
     def notions(self) -> tuple[Validity, ...]:
