@@ -67,6 +67,18 @@ def test_ga_anchors_once_per_ascent():
     X, _ = gen_candidates_normalized_ga(X0, acq, Counting(dec, dropout=False), lam=0.5, lr=0.1, n_steps=4)
     assert calls == [torch.Size([6, 3])]
     assert not torch.allclose(X, X0)
+    # the penalty moves the ascent: not the plain (lam = 0) path
+    plain, _ = gen_candidates_normalized_ga(X0, acq, None, lam=0.0, lr=0.1, n_steps=4)
+    assert not torch.allclose(X, plain)
+    # and its step is the unit acquisition step plus lam times the unit penalty step
+    one, _ = gen_candidates_normalized_ga(X0, acq, Counting(dec, dropout=False), lam=0.5, lr=0.1, n_steps=1)
+    score = Counting(dec, dropout=False).anchored(X0.reshape(-1, 3))
+    Z = X0.clone().requires_grad_(True)
+    (g_acq,) = torch.autograd.grad(acq(Z).sum(), Z)
+    Z = X0.clone().requires_grad_(True)
+    (g_pen,) = torch.autograd.grad(score(Z.reshape(-1, 3)).sum(), Z)
+    unit = lambda g: g / g.flatten(1).norm(dim=1)[:, None, None]  # noqa: E731
+    torch.testing.assert_close(one, X0 + 0.1 * (unit(g_acq) + 0.5 * unit(g_pen)))
 
 
 def test_method_name():

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 from .config import BOConfig
 from .loop import run_bo
-from .methods import METHODS, PAPER_METHODS, MethodConfig, get_method
+from .methods import (
+    METHODS,
+    PAPER_METHODS,
+    PUBLISHED_VARIANT_METHODS,
+    MethodConfig,
+    get_method,
+)
 from .optimize import (
     gen_candidates_normalized_ga,
     hypercube_bounds,
@@ -63,6 +69,7 @@ __all__ = [
     "PAPER_TABLE5_SECONDS",
     "MethodConfig",
     "PAPER_METHODS",
+    "PUBLISHED_VARIANT_METHODS",
     "PROBLEM_DEFAULTS",
     "Problem",
     "RunData",

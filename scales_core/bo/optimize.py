@@ -164,6 +164,7 @@ def gen_candidates_normalized_ga(
         step = _unit(_grad(acquisition_function, Xa))
         if anchored is not None:  # rows stay paired with their anchors
             gp = _grad(lambda Z: anchored(Z.reshape(-1, d)), X)[idx]
+            step = step + lam * _unit(gp)
         elif penalty is not None and lam > 0:
             gp = _grad(lambda Z: penalty(Z.reshape(-1, d)), Xa)  # (len(idx), q, d)
             step = step + lam * _unit(gp)
