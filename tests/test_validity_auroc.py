@@ -88,3 +88,33 @@ def test_score_draw_prior_at_a_scale():
     np.testing.assert_allclose(out["prior"], expected.numpy(), rtol=1e-12)
     s = sc.ScaLES(dec, rho=0.5, prior_scale=0.1)
     torch.testing.assert_close(s(z), expected + 0.5 * s.log_det(z))
+
+
+def _protocols_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "run_validity_protocols.py"
+    spec = importlib.util.spec_from_file_location("run_validity_protocols", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_protocols_table_collects_every_finished_run(tmp_path):
+    from scales_core.provenance import write_json
+
+    script = _protocols_script()
+    assert script.dataset_of("smiles_gru_0.05") == "smiles"
+    auroc = {k: 0.5 + 0.01 * i for i, k in enumerate(script.SCORES)}
+    for checkpoint, protocol in [("expressions_gru_0.05", "paper_text"), ("smiles_gru_1", "published_code")]:
+        summary = dict(dataset=script.dataset_of(checkpoint), model=checkpoint, protocol=protocol,
+                       rho=3.0, auroc=auroc)
+        write_json(tmp_path / f"{checkpoint}_{protocol}.json", {}, summary=summary)
+    table = script.collect(tmp_path)
+    assert list(table.columns) == ["dataset", "checkpoint", "protocol", "score", "auroc", "rho"]
+    assert len(table) == 2 * len(script.SCORES)
+    # the dotted beta survives in the file name and the row
+    assert set(table["checkpoint"]) == {"expressions_gru_0.05", "smiles_gru_1"}
+    scales = table[table["score"] == "scales"]
+    assert (scales["rho"] == 3.0).all() and table[table["score"] != "scales"]["rho"].isna().all()
