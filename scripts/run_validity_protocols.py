@@ -22,17 +22,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from scales_core.models import PAPER_CHECKPOINTS
+from scales_core.datasets import DATASETS, dataset_for_model
 from scales_core.provenance import provenance, write_json
 from scales_core.validity_auroc import PROTOCOLS, run_validity_experiment
 
-CHECKPOINTS = (*PAPER_CHECKPOINTS, "selfies_transformer")
+#: Every model of every dataset record: the 12 published character VAEs and the
+#: project's SELFIES model.
+CHECKPOINTS = tuple(model for record in DATASETS.values() for model in record.models)
 SCORES = ("scales", "log_det", "prior", "polarity", "likelihood", "uncertainty")
 
 
 def dataset_of(checkpoint: str) -> str:
-    """The validity experiment's dataset name of a checkpoint."""
-    return checkpoint.split("_")[0]
+    """The name of the dataset record a checkpoint belongs to."""
+    return dataset_for_model(checkpoint).name
 
 
 def collect(folder: Path) -> pd.DataFrame:
