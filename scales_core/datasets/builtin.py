@@ -13,7 +13,10 @@ Facts and their sources:
   MOSES train / test;
 * BO (paper Sec. 4.1, App. B.5-B.7): expressions 500 initial points, 100 steps,
   lr 0.5; logP 500 initial ZINC molecules, lr 0.01; GuacaMol MPO 1000 initial MOSES
-  training molecules, 250 steps, lr 1; batch 5, latent box half-width 3.
+  training molecules, 250 steps, lr 1; batch 5; the GP box +-3 latent scales
+  (``latent_scale``: the published ``eps_std``, 0.1 expressions, 0.001 SMILES; 1 for
+  the project's SELFIES model), +-30 for SMILES (provisional, its encoded data spread
+  over about 9 latent scales per coordinate).
 """
 
 from __future__ import annotations
