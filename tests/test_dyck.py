@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -81,7 +82,7 @@ def test_generate_is_seeded_valid_and_bounded():
 
 def test_generate_is_uniform_given_the_length():
     # half-length 2: the 8 words of length 4 equally often (chi-square, 7 dof)
-    rng = __import__("numpy").random.default_rng(0)
+    rng = np.random.default_rng(0)
     draws = [dyck._uniform_word(2, rng) for _ in range(4000)]
     counts = {w: draws.count(w) for w in set(draws)}
     assert len(counts) == dyck.count_dyck(2) == 8

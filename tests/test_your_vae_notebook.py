@@ -30,8 +30,9 @@ def test_notebook_runs_with_tiny_parameters(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), path])))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     out = tmp_path / NOTEBOOK.name
-    pm.execute_notebook(str(NOTEBOOK), str(out), parameters=TINY, cwd=str(NOTEBOOK.parent),
-                        kernel_name="python3", progress_bar=False, log_output=False)
+    pm.execute_notebook(str(NOTEBOOK), str(out), parameters=TINY,
+                        cwd=str(NOTEBOOK.parent), kernel_name="python3",
+                        progress_bar=False, log_output=False)
     cells = json.loads(out.read_text())["cells"]
     code = [c for c in cells if c["cell_type"] == "code"]
     assert all(c.get("execution_count") is not None for c in code)
@@ -39,7 +40,8 @@ def test_notebook_runs_with_tiny_parameters(tmp_path, monkeypatch):
     assert not [o for o in outputs if o.get("output_type") == "error"]
     text = json.dumps(outputs)
     # step 2 shows the contract errors; step 5 the BO table of both methods
-    for expected in ("isinstance(vae, VAE): True", "the decoder must return logits of shape",
+    for expected in ("isinstance(vae, VAE): True",
+                     "the decoder must return logits of shape",
                      "z has non-finite (NaN or inf) entries", "latent size mismatch",
                      "scales_0.5"):
         assert expected in text, expected

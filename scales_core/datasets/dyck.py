@@ -1,4 +1,4 @@
-r"""Balanced-bracket (Dyck) words over ``()[]``: a synthetic language, generated in code.
+r"""Balanced-bracket (Dyck) words over ``()[]``, a synthetic language made in code.
 
 The demonstration dataset of the chapter "ScaLES for your own VAE": no data file,
 a validity rule that is one line of maths, and a VAE small enough to train in a
@@ -163,7 +163,7 @@ def _completions(steps: int, height: int) -> int:
 
 
 def _uniform_word(half: int, rng: np.random.Generator) -> str:
-    """A uniform draw among the ``count_dyck(half)`` balanced words of length ``2 half``."""
+    """A uniform draw among the ``count_dyck(half)`` words of length ``2 half``."""
     word, stack = [], []
     for i in range(2 * half):
         left = 2 * half - i - 1  # steps after this one
@@ -293,6 +293,10 @@ DYCK_TASK = Task("dyck_depth", "dyck", objective, invalid_reason,
 
 
 def register_records(replace: bool = True) -> Dataset:
-    """Register :data:`DYCK` and :data:`DYCK_TASK` (again, by default); returns the record."""
+    """Register :data:`DYCK` and :data:`DYCK_TASK` (replacing them by default).
+
+    Returns:
+        The record.
+    """
     register_task(DYCK_TASK, replace=replace)
     return register(DYCK, replace=replace)
