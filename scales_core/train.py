@@ -16,11 +16,17 @@ Example::
 
     python -m scales_core.train --model selfies_transformer --n-train 300000 \
         --epochs 4 --batch-size 128 --lr 2e-3 --beta 5e-3 --out runs/selfies
+
+A dataset record of your own is trainable once registered: ``--records MODULE``
+imports ``MODULE`` (a dotted name on ``sys.path``) and calls its
+``register_records()`` when it has one, before ``--model`` is read, e.g.
+``--records scales_core.datasets.dyck --model char_dyck``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import math
@@ -48,10 +54,37 @@ from .provenance import git_commit
 logger = logging.getLogger("scales_core.train")
 
 
+def load_records(modules: list[str] | None) -> None:
+    """Import each module and call its ``register_records()`` (if it has one).
+
+    Raises:
+        ValueError: naming a module that cannot be imported.
+    """
+    for name in modules or []:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as error:
+            raise ValueError(f"--records {name}: cannot import it ({error}); give a "
+                             "dotted module name on sys.path") from error
+        register = getattr(module, "register_records", None)
+        if callable(register):
+            register()
+
+
+def _records_in(argv: list[str]) -> list[str]:
+    """The ``--records`` values of a command line (read before the full parser)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--records", action="append", default=[])
+    return pre.parse_known_args(argv)[0].records
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line options."""
+    """The command-line options (``--model`` lists the registered kinds)."""
     p = argparse.ArgumentParser(prog="python -m scales_core.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--records", action="append", default=[], metavar="MODULE",
+                   help="import MODULE and call its register_records() first "
+                        "(repeatable): its records' kinds become --model choices")
     p.add_argument("--model", choices=training_kinds(), default=None,
                    help="model kind of a dataset record (default: selfies_transformer)")
     p.add_argument("--out", required=True, help="run folder")
@@ -205,7 +238,8 @@ def _prepare_out(out: Path, args: argparse.Namespace) -> None:
 
 def _resumed_args(args: argparse.Namespace, argv: list[str], ckpt: dict):
     """The saved options, with the allowed new values; refuses other changes."""
-    saved = {"device": "cpu", **ckpt["args"]}  # runs saved before --device existed
+    # runs saved before --device and --records existed
+    saved = {"device": "cpu", "records": [], **ckpt["args"]}
     given = _explicit(argv)
     changed = [f"--{k.replace('_', '-')}: saved {saved.get(k)!r}, given {v!r}"
                for k, v in given.items()
@@ -307,6 +341,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 def _setup(argv: list[str]):
     """Parsed and checked options, the checkpoint to resume (or ``None``), data."""
+    load_records(_records_in(argv))
     args = build_parser().parse_args(argv)
     out = Path(args.out)
     ckpt_path = out / "checkpoint.pt"
@@ -316,6 +351,7 @@ def _setup(argv: list[str]):
         if not ckpt_path.exists():
             raise ValueError(f"--resume: no checkpoint at {ckpt_path}")
         ckpt = load_checkpoint(ckpt_path)
+        load_records(ckpt["args"].get("records"))
         args = _resumed_args(args, argv, ckpt)
     args.model = args.model or "selfies_transformer"
     check_args(args)

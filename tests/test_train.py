@@ -124,3 +124,35 @@ def test_epoch_batches_deterministic_and_complete():
     assert sorted(torch.cat(one).tolist()) == list(range(37))
     other = epoch_batches(tokens, 8, seed=1, epoch=1, pad=0)
     assert not all(torch.equal(a, b) for a, b in zip(one, other))
+
+
+def test_records_option_trains_a_registered_dataset(tmp_path):
+    from scales_core.datasets import DATASETS, dyck, unregister
+    from scales_core.tasks import TASKS, unregister_task
+
+    def forget():
+        if "dyck" in DATASETS:
+            unregister("dyck")
+        if "dyck_depth" in TASKS:
+            unregister_task("dyck_depth")
+
+    out = tmp_path / "dyck"
+    forget()
+    try:
+        record = run("--records", "scales_core.datasets.dyck", "--model", "char_dyck",
+                     "--n-train", 64, "--n-heldout", 16, "--max-steps", 2,
+                     "--batch-size", 8, "--n-prior", 8, "--no-progress",
+                     "--checkpoint-minutes", 0, "--warmup-steps", 1, "--out", out)
+        assert record["args"]["records"] == ["scales_core.datasets.dyck"]
+        assert record["data"]["n_train"] == 64 and "synthetic" in record["data"]["source"]
+        vae = load_vae(out / "final")
+        assert vae.kind == "char_dyck" and list(vae.vocab) == list(dyck.VOCAB)
+        forget()  # a resume imports the saved --records again
+        resumed = run("--out", out, "--resume", "--max-steps", 3, "--no-progress")
+        assert resumed["steps"] == 3 and "dyck" in DATASETS
+    finally:
+        forget()
+    with pytest.raises(SystemExit, match="--records no_such_module_xyz: cannot import"):
+        run("--records", "no_such_module_xyz", "--model", "char_dyck",
+            "--out", tmp_path / "x")
+    assert not (tmp_path / "x").exists()

@@ -14,6 +14,9 @@ r"""One home per dataset: frozen records of everything the package knows about e
   :class:`Validity`, :class:`Training`.
 * :mod:`~scales_core.datasets.registry`: :data:`DATASETS` and its look-ups.
 * :mod:`~scales_core.datasets.builtin`: the paper's three records.
+* :mod:`~scales_core.datasets.dyck`: balanced-bracket words, a synthetic language
+  with the project's small character VAE (the chapter "ScaLES for your own VAE");
+  registered only on demand (``dyck.register_records()``).
 
 The records sit above models, data and tasks (they import them; those never import
 the records); BO, experiments, training, reports and notebooks sit above the
