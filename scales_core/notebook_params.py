@@ -17,11 +17,23 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["ParameterError", "check_params"]
+__all__ = ["ParameterError", "Text", "check_params"]
 
 
 class ParameterError(TypeError):
     """A notebook parameter has the wrong type (or is missing)."""
+
+
+class Text(str):
+    """A string that glues without quotes.
+
+    myst-nb's ``{glue:text}`` shows a value's ``text/plain`` form, which for a ``str``
+    is its ``repr`` (``'smiles_gru_1'``, with quotes); ``glue("k", Text(value))``
+    shows the bare text.
+    """
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _describe(spec: Any) -> str:

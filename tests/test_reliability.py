@@ -837,3 +837,10 @@ def test_injected_parameters_cell_is_hidden_in_the_book(tmp_path):
     runner.hide_injected_parameters(path)
     tags = [c["metadata"]["tags"] for c in json.loads(path.read_text())["cells"]]
     assert tags == [["parameters"], ["injected-parameters", "hide-cell"]]
+
+
+def test_glued_text_has_no_quotes():
+    from scales_core.notebook_params import Text
+
+    assert repr(Text("smiles_gru_1")) == "smiles_gru_1" and Text("a") == "a"
+    assert repr("smiles_gru_1") == "'smiles_gru_1'"  # what a bare str would glue as
