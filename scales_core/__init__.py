@@ -26,3 +26,9 @@ __all__ = [
     "prior_score",
     "uncertainty_score",
 ]
+
+# Note the code's commit now, before a long run's checkout can move on (results files
+# record it through scales_core.provenance).
+from .provenance import loaded_commit as _loaded_commit  # noqa: E402
+
+_loaded_commit()

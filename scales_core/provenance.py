@@ -39,6 +39,19 @@ def git_commit(cwd: str | Path | None = None) -> str:
     return sha + ("+dirty" if dirty else "")
 
 
+#: The commit of the package's code when this process imported it: a long run keeps
+#: recording the code it runs even when the checkout moves on meanwhile.
+_LOADED_COMMIT: str | None = None
+
+
+def loaded_commit() -> str:
+    """The package's commit as of this process's import of :mod:`scales_core`."""
+    global _LOADED_COMMIT
+    if _LOADED_COMMIT is None:
+        _LOADED_COMMIT = git_commit(Path(__file__).resolve().parent)
+    return _LOADED_COMMIT
+
+
 def provenance(parameters: dict[str, Any], seed: int | None, command: str | None = None) -> dict:
     """A metadata record for a results file.
 
@@ -48,13 +61,15 @@ def provenance(parameters: dict[str, Any], seed: int | None, command: str | None
         command: How it was produced (default: this process's command line).
 
     Returns:
-        A dict with command, parameters, seed, commit, time and versions.
+        A dict with command, parameters, seed, commit, time and versions. The
+        commit is the one the process's code was imported from
+        (:func:`loaded_commit`), not the checkout's state at write time.
     """
     return {
         "command": command or " ".join([Path(sys.executable).name, *sys.argv]),
         "parameters": parameters,
         "seed": seed,
-        "commit": git_commit(Path(__file__).resolve().parent),
+        "commit": loaded_commit(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "torch": torch.__version__,
         "python": platform.python_version(),

@@ -844,3 +844,12 @@ def test_glued_text_has_no_quotes():
 
     assert repr(Text("smiles_gru_1")) == "smiles_gru_1" and Text("a") == "a"
     assert repr("smiles_gru_1") == "'smiles_gru_1'"  # what a bare str would glue as
+
+
+def test_provenance_records_the_commit_the_code_was_loaded_from(monkeypatch):
+    import scales_core.provenance as prov
+
+    first = prov.provenance({}, 0)["commit"]
+    # the checkout moves on (another commit); this process still runs the old code
+    monkeypatch.setattr(prov, "git_commit", lambda cwd=None: "moved-on")
+    assert prov.provenance({}, 0)["commit"] == first == prov.loaded_commit()
