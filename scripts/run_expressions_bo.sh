@@ -12,7 +12,9 @@
 #
 # Seed-major: seeds 0-2 of every method first (so a stopped sweep leaves all methods
 # with the same seeds), then seeds 3-9 of the 11 methods the issue wants 10 seeds of.
-# "reverse" walks the same list from the end, for a second process on another core.
+# For two cores, start it twice with "forward": the second process finds the run the
+# first is writing locked (reported as failed, harmless) and takes the next one.
+# "reverse" walks the list from the end instead.
 # Budget (2 cores, one thread per run): ~6 min per GA-type run, ~9 per L-BFGS run;
 # 3 x 20 + 7 x 11 = 137 runs, about 7 hours.
 set -uo pipefail
