@@ -39,9 +39,11 @@ from .records import (
     RunFileWarning,
     RunLockedError,
     RunRecord,
+    compact_run,
     gp_state_path,
     read_run,
 )
+from .published import PublishedPenalty
 from .seeding import derive_generator, derive_seed
 from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
 from .paper_tables import (PAPER_B3_EXPRESSIONS, PAPER_TABLE1_AUROC, PAPER_TABLE2_VALIDITY,
@@ -99,6 +101,8 @@ __all__ = [
     "optimize_acqf_ga",
     "optimize_acqf_lbfgs",
     "read_run",
+    "compact_run",
+    "PublishedPenalty",
     "run_bo",
     "score_quantile",
     "summarize_sweep",

@@ -35,7 +35,7 @@ __all__ = ["PublishedPenalty"]
 class PublishedPenalty:
     r"""A penalty whose Jacobian is anchored at the ascent's start points.
 
-    :func:`scales_core.bo.optimize.gen_candidates_normalized_ga` calls
+    :func:`scales_core.bo.gen_candidates_normalized_ga` calls
     :meth:`anchored` once per ascent with the start points and then differentiates
     the returned score at the moving points.
 

@@ -260,7 +260,7 @@ def load_dyck_vae(name: str, device: str | torch.device = "cpu"):
 
 # ------------------------------------------------------------------ the record
 
-#: The validity notion: a non-empty balanced word.
+#: Valid means a non-empty balanced word (the dataset's validity notion).
 VALIDITY = Validity("balanced", is_dyck)
 
 #: How :mod:`scales_core.train` trains the ``char_dyck`` VAE (:data:`CHAR_SIZES`).
