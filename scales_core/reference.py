@@ -20,6 +20,7 @@ Use :class:`scales_core.ScaLES` for the exact score.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor
@@ -27,7 +28,66 @@ from torch import Tensor
 from ._checks import Decoder, call_decoder, check_latents, check_logits
 from .score import log_det_pinv
 
-__all__ = ["published_score", "naive_paper_score", "naive_forward_score"]
+__all__ = [
+    "decoder_mode",
+    "published_jacobian",
+    "published_score",
+    "naive_paper_score",
+    "naive_forward_score",
+]
+
+
+@contextmanager
+def decoder_mode(decoder: Decoder, train: bool):
+    """Put a module decoder in train (``True``) or eval mode, restored on exit.
+
+    A plain function (no ``train`` method) is left as it is.
+    """
+    was_training = getattr(decoder, "training", None)
+    if was_training is not None:
+        decoder.train(train)
+    try:
+        yield decoder
+    finally:
+        if was_training is not None:
+            decoder.train(was_training)
+
+
+def published_jacobian(
+    decoder: Decoder,
+    z: Tensor,
+    eps: float = 1e-4,
+    dropout: bool = True,
+    positions: int | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""Logits and the forward finite-difference Jacobian, as the published code.
+
+    One batched, gradient-free call of `batch (d + 1)` latents, with the decoder in
+    train mode when ``dropout`` (each row draws its own dropout masks).
+
+    Args:
+        decoder: Maps `batch x d` latents to `batch x L x D` logits.
+        z: A `batch x d` tensor.
+        eps: Finite-difference step.
+        dropout: Train mode (as published) or eval mode.
+        positions: Keep only the first ``positions`` positions.
+
+    Returns:
+        ``(logits, A)``: `batch x K x D` and `batch x (K*D) x d` (``K`` = positions).
+    """
+    check_latents(z, decoder)
+    B, d = z.shape
+    steps = torch.cat([z.new_zeros(1, d), eps * torch.eye(d).to(z)])
+    zz = (z.detach()[:, None, :] + steps).reshape(B * (d + 1), d)
+    with torch.no_grad(), decoder_mode(decoder, dropout):
+        out = call_decoder(decoder, zz)
+    check_logits(out, B * (d + 1))
+    out = out.reshape(B, d + 1, *out.shape[1:])
+    logits = out[:, 0]
+    A = ((out[:, 1:] - out[:, :1]) / eps).flatten(2).transpose(1, 2)  # (B, L*D, d)
+    if positions is not None:
+        logits, A = logits[:, :positions], A[:, : positions * logits.shape[-1]]
+    return logits, A
 
 
 def published_score(
@@ -54,25 +114,7 @@ def published_score(
     Returns:
         A `batch` tensor: ``rho * 1/2 logdet(P W P^T)``, random when ``dropout``.
     """
-    check_latents(z, decoder)
-    B, d = z.shape
-    was_training = getattr(decoder, "training", None)
-    if was_training is not None:
-        decoder.train(dropout)
-    try:
-        steps = torch.cat([z.new_zeros(1, d), eps * torch.eye(d).to(z)])
-        zz = (z[:, None, :] + steps).reshape(B * (d + 1), d)
-        with torch.no_grad():
-            out = call_decoder(decoder, zz)
-    finally:
-        if was_training is not None:
-            decoder.train(was_training)
-    check_logits(out, B * (d + 1))
-    out = out.reshape(B, d + 1, *out.shape[1:])
-    logits = out[:, 0]
-    A = ((out[:, 1:] - out[:, :1]) / eps).flatten(2).transpose(1, 2)  # (B, L*D, d)
-    if positions is not None:
-        logits, A = logits[:, :positions], A[:, : positions * logits.shape[-1]]
+    logits, A = published_jacobian(decoder, z, eps, dropout, positions)
     return (rho * log_det_pinv(logits, A, extra_row=extra_row)).to(z.dtype)
 
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from .._checks import call_decoder, check_latents
+from .._checks import call_decoder
+from ..reference import decoder_mode, published_jacobian
 from ..score import log_det_pinv
 
 __all__ = ["PublishedPenalty"]
@@ -71,31 +72,14 @@ class PublishedPenalty:
 
     def _call(self, z: Tensor) -> Tensor:
         """The decoder's logits in the penalty's mode (train mode when ``dropout``)."""
-        module = self.decoder if isinstance(self.decoder, nn.Module) else None
-        was_training = module.training if module is not None else None
-        if module is not None:
-            module.train(self.dropout)
-        try:
+        with decoder_mode(self.decoder, self.dropout):
             out = call_decoder(self.decoder, z)
-        finally:
-            if module is not None:
-                module.train(was_training)
         return out[:, : self.positions] if self.positions is not None else out
 
     def jacobian(self, z0: Tensor) -> Tensor:
-        r"""The finite-difference Jacobian at `n x d` points, `n x (K*D) x d`.
-
-        One batched call of `n (d + 1)` latents (the published ``net_derivative``
-        also runs the base point in its own pass, so with dropout every row has its
-        own masks here as there).
-        """
-        check_latents(z0, self.decoder)
-        n, d = z0.shape
-        steps = torch.cat([z0.new_zeros(1, d), self.eps * torch.eye(d, dtype=z0.dtype, device=z0.device)])
-        with torch.no_grad():
-            out = self._call((z0.detach()[:, None, :] + steps).reshape(n * (d + 1), d))
-        out = out.reshape(n, d + 1, *out.shape[1:])
-        return ((out[:, 1:] - out[:, :1]) / self.eps).flatten(2).transpose(1, 2)
+        r"""The finite-difference Jacobian at `n x d` points, `n x (K*D) x d`
+        (:func:`scales_core.reference.published_jacobian`)."""
+        return published_jacobian(self.decoder, z0, self.eps, self.dropout, self.positions)[1]
 
     def anchored(self, z0: Tensor) -> Callable[[Tensor], Tensor]:
         r"""The penalty with ``A`` fixed at the `n x d` start points ``z0``.
