@@ -78,7 +78,7 @@ class PublishedPenalty:
 
     def jacobian(self, z0: Tensor) -> Tensor:
         r"""The finite-difference Jacobian at `n x d` points, `n x (K*D) x d`
-        (:func:`scales_core.reference.published_jacobian`)."""
+        (``scales_core.reference.published_jacobian``)."""
         return published_jacobian(self.decoder, z0, self.eps, self.dropout, self.positions)[1]
 
     def anchored(self, z0: Tensor) -> Callable[[Tensor], Tensor]:
