@@ -37,7 +37,7 @@ from ._checks import is_int
 from .bo.config import BOConfig
 from .bo.loop import run_bo
 from .bo.methods import PAPER_METHODS, get_method
-from .bo.problem import make_problem
+from .bo.problem import make_problem, problem_info
 from .bo.records import compact_run, header_differences, read_run, stored_run_path
 from .bo.summary import METRICS, load_sweep, summarize_sweep
 from .bo.surrogate import SurrogateConfig
@@ -176,19 +176,6 @@ def run_config(
         raise ValueError(f"bad BOConfig override {overrides}: {error}") from None
 
 
-def _problem_info(task: str, n_init: int | None, seed: int) -> dict:
-    """``Problem.info`` of ``make_problem(task, n_init, seed)``, without loading it.
-
-    Must mirror :func:`scales_core.bo.problem.make_problem` (a test checks it).
-    """
-    record = dataset_for_task(task)
-    return dict(
-        checkpoint=record.model,
-        n_init=record.bo.n_init if n_init is None else n_init,
-        data_seed=seed,
-    )
-
-
 def _header(
     task: str, method: str, seed: int, config: BOConfig, n_init: int | None
 ) -> dict:
@@ -199,7 +186,7 @@ def _header(
         "method": spec.name,
         "method_config": spec.to_dict(),
         "parameters": config.to_dict(),
-        "problem": _problem_info(task, n_init, seed),
+        "problem": problem_info(task, n_init, seed),
         "seed": seed,
     }
 

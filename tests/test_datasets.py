@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -128,6 +129,11 @@ def toy():
     unregister_task("toy_count_a")
 
 
+def test_bo_model_must_be_a_model_of_the_record():
+    with pytest.raises(ValueError, match="BO model 'nope'"):
+        replace(TOY, bo=replace(TOY.bo, model="nope"))
+
+
 # ------------------------------------------------------------------ registry
 
 
@@ -142,6 +148,10 @@ def test_builtin_records():
         "grammar", "rdkit", "filters")
     assert EXPRESSIONS.bo == BODefaults(500, 100, 5, 0.5, 3.0)
     assert (SMILES.bo.n_init, SMILES.bo.lr) == (500, 0.01)
+    # logP's BO runs on the GRU with beta 0.1; Table 1 keeps the record's default
+    assert (SMILES.bo_model, SMILES.model) == ("smiles_gru_0.1", "smiles_gru_1")
+    assert EXPRESSIONS.bo_model == EXPRESSIONS.model == "expressions_gru_1"
+    assert SMILES.bo_config_fields()["half_width"] == pytest.approx(0.07)
     assert SELFIES.bo == BODefaults(1000, 250, 5, 1.0, 3.0)
     assert dataset_for_model("smiles_lstm_0.1") is SMILES
     assert dataset_for_kind("char_expressions") is EXPRESSIONS

@@ -87,6 +87,29 @@ def test_score_with_positions_equals_trimmed_naive(device):
     assert_close(ours, ref.to(ours), rtol=1e-7, atol=1e-7)
 
 
+def test_bo_scores_use_the_problems_positions(device):
+    """The BO runner's ScaLES stops the decoder at ``Problem.positions``: same value
+    and CPA gradient as decoding all `L` positions and trimming to `K`."""
+    from dataclasses import replace
+
+    from scales_core.bo.methods import get_method
+    from scales_core.bo.step import StepRunner
+
+    problem = replace(toy_problem(device), positions=6)
+    config = BOConfig(n_steps=1, q=2, scales_grad="cpa", device=str(device))
+    runner = StepRunner(problem, get_method("scales_0.5"), 0, config)
+    assert runner.penalty is runner.scales and runner.scales.positions == 6
+    dec = problem.decoder
+    trimmed = sc.ScaLES(lambda z: dec(z)[:, :6], grad="cpa", cuda_graph=False)
+    z = torch.randn(3, 4, dtype=torch.float64, device=device) * 0.5
+    v, g = score_and_grad(runner.scales, z)
+    v_ref, g_ref = score_and_grad(trimmed, z)
+    assert_close(v, v_ref, rtol=1e-6, atol=1e-6)
+    assert_close(g, g_ref, rtol=1e-6, atol=1e-6)
+    # and it is not the all-positions score
+    assert not torch.allclose(v, sc.ScaLES(dec.double(), grad="cpa")(z).to(v))
+
+
 # --- CUDA against CPU -------------------------------------------------------------
 
 

@@ -300,11 +300,24 @@ def test_sweep_refuses_a_file_that_is_not_a_run_record(tmp_path, monkeypatch):
 
 @needs_data(CKPT)
 def test_problem_info_mirrors_make_problem():
-    from scales_core.bo import make_problem
+    from scales_core.bo import make_problem, problem_info
 
     problem = make_problem("expressions", n_init=12, seed=3)
-    assert problem.info == sweep._problem_info("expressions", 12, 3)
-    assert sweep._problem_info("expressions", None, 3)["n_init"] == 500
+    assert problem.info == problem_info("expressions", 12, 3)
+    # the expressions header has no positions key (stored runs keep matching)
+    assert problem_info("expressions", None, 3) == dict(
+        checkpoint="expressions_gru_1", n_init=500, data_seed=3
+    )
+    assert problem.positions is None
+
+
+def test_problem_info_logp_names_bo_model_and_positions():
+    from scales_core.bo import problem_info
+
+    assert problem_info("logp", None, 0) == dict(
+        checkpoint="smiles_gru_0.1", n_init=500, data_seed=0, positions=30
+    )
+    assert problem_info("logp", 7, 1, "smiles_lstm_1")["checkpoint"] == "smiles_lstm_1"
 
 
 @needs_data(CKPT)

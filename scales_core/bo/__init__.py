@@ -32,7 +32,7 @@ from .optimize import (
     optimize_acqf_ga,
     optimize_acqf_lbfgs,
 )
-from .problem import PROBLEM_DEFAULTS, Problem, make_problem
+from .problem import PROBLEM_DEFAULTS, Problem, make_problem, problem_info
 from .records import (
     GPStateFile,
     RunData,
@@ -98,6 +98,7 @@ __all__ = [
     "trajectories",
     "trajectory_bands",
     "make_problem",
+    "problem_info",
     "optimize_acqf_ga",
     "optimize_acqf_lbfgs",
     "read_run",

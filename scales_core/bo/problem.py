@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from ..datasets import DATASETS, Dataset, dataset_for_task
+from ..jacobian import check_positions
 from ..paths import DataNotFoundError
 from ..tasks import get_task
 
@@ -44,8 +45,8 @@ class _ProblemDefaults(Mapping):
         if task not in self._tasks():
             raise KeyError(task)
         record = dataset_for_task(task)
-        return dict(checkpoint=record.model, rho=record.rho, n_init=record.bo.n_init,
-                    lr=record.bo.lr)
+        return dict(checkpoint=record.bo_model, rho=record.rho,
+                    n_init=record.bo.n_init, lr=record.bo.lr)
 
     def __iter__(self):
         return iter(self._tasks())
@@ -74,6 +75,9 @@ class Problem:
         rho: ScaLES ``rho`` for this decoder.
         latent_scale: The VAE's prior standard deviation (``eps_std`` of the
             published VAEs; 1 for a standard VAE).
+        positions: Leading sequence positions the Jacobian-based scores use (the
+            record's, as in Table 1; ``None``: all). A causal decoder stops
+            decoding there, for the forward pass and its tangents alike.
         info: Plain-type description (checkpoint, data seed) for the run header.
     """
 
@@ -86,6 +90,7 @@ class Problem:
     train_Y: Tensor
     rho: float = 1.0
     latent_scale: float = 1.0
+    positions: int | None = None
     info: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -105,6 +110,7 @@ class Problem:
             )
         if not (isinstance(self.latent_scale, (int, float)) and self.latent_scale > 0):
             raise ValueError(f"latent_scale must be positive, got {self.latent_scale!r}")
+        check_positions(self.positions)
         if not (torch.isfinite(X).all() and torch.isfinite(Y).all()):
             raise ValueError("initial latents and objective values must be finite")
         self.train_X = X.detach().to(torch.float64).clone()
@@ -114,6 +120,30 @@ class Problem:
     def latent_dim(self) -> int:
         """The latent size `d`."""
         return self.train_X.shape[1]
+
+
+def problem_info(
+    task: str, n_init: int | None = None, seed: int = 0, checkpoint: str | None = None
+) -> dict:
+    """The run-header description of ``make_problem(task, n_init, seed, checkpoint)``.
+
+    Computed from the task's record alone (no VAE is loaded), so a sweep can match
+    stored runs before it builds a problem.
+
+    Returns:
+        ``checkpoint``, ``n_init`` and ``data_seed``, and ``positions`` where the
+        record sets them.
+    """
+    record = dataset_for_task(task)
+    info = dict(
+        checkpoint=checkpoint or record.bo_model,
+        n_init=record.bo.n_init if n_init is None else n_init,
+        data_seed=seed,
+    )
+    # positions only where set, so the expressions headers stay as they were
+    if record.positions is not None:
+        info["positions"] = record.positions
+    return info
 
 
 def make_problem(
@@ -152,8 +182,8 @@ def make_problem(
         ValueError: for an unknown task, a bad ``n_init``, or missing data files.
     """
     record: Dataset = dataset_for_task(task)
-    n_init = record.bo.n_init if n_init is None else n_init
-    checkpoint = checkpoint or record.model
+    info = problem_info(task, n_init, seed, checkpoint)
+    n_init, checkpoint = info["n_init"], info["checkpoint"]
     if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 2:
         raise ValueError(f"n_init must be an int >= 2, got {n_init!r}")
     try:
@@ -188,5 +218,6 @@ def make_problem(
         train_Y=torch.as_tensor(values[valid], dtype=torch.float64),
         rho=record.rho,
         latent_scale=float(vae.latent_scale),
-        info=dict(checkpoint=checkpoint, n_init=n_init, data_seed=seed),
+        positions=record.positions,
+        info=info,
     )

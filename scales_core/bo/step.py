@@ -74,7 +74,7 @@ class StepRunner:
         prior_scale = problem.latent_scale if config.scales_prior == "latent" else 1.0
         self.scales = ScaLES(
             problem.decoder, rho=problem.rho, grad=config.scales_grad,
-            prior_scale=prior_scale,
+            prior_scale=prior_scale, positions=problem.positions,
         )
         d, h = problem.latent_dim, config.half_width
         tkwargs = dict(dtype=torch.float64, device=self.device)
@@ -232,7 +232,9 @@ OPTIMIZERS: dict[str, Optimizer] = {
 PENALTIES: dict[str | None, Callable[[StepRunner], object]] = {
     "scales": lambda runner: runner.scales,
     "prior": lambda runner: prior_score,
-    "published": lambda runner: PublishedPenalty(runner.problem.decoder),
+    "published": lambda runner: PublishedPenalty(
+        runner.problem.decoder, positions=runner.problem.positions
+    ),
     None: lambda runner: None,
 }
 

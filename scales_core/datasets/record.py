@@ -44,6 +44,8 @@ class BODefaults:
         half_width: The latent box ``[-h s, h s]^d`` mapped to the unit cube (GP
             input normalization, L-BFGS facets), ``h`` in latent scales: 3, as the
             published ``z_bounds`` of ``[-3, 3]`` for a unit prior.
+        model: The checkpoint the paper's BO used, where it is not the record's
+            :attr:`Dataset.model` (``None``: that one).
     """
 
     n_init: int = 500
@@ -51,6 +53,7 @@ class BODefaults:
     q: int = 5
     lr: float = 0.5
     half_width: float = 3.0
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,11 @@ class Dataset:
     training: Training | None = None
     description: str = ""
 
+    @property
+    def bo_model(self) -> str:
+        """The checkpoint BO runs on: :attr:`BODefaults.model`, else :attr:`model`."""
+        return self.bo.model or self.model
+
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"a dataset needs a non-empty name, got {self.name!r}")
@@ -176,6 +184,11 @@ class Dataset:
         if self.model not in self.models:
             raise ValueError(
                 f"dataset {self.name!r}: default model {self.model!r} is not among "
+                f"its models {self.models}"
+            )
+        if self.bo.model is not None and self.bo.model not in self.models:
+            raise ValueError(
+                f"dataset {self.name!r}: BO model {self.bo.model!r} is not among "
                 f"its models {self.models}"
             )
         if not (isinstance(self.latent_scale, (int, float)) and self.latent_scale > 0):

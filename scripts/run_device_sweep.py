@@ -1,0 +1,131 @@
+"""Run a list of BO runs in parallel processes until a deadline (a lent GPU machine).
+
+The same unit of work as ``python -m scales_core.sweep`` (:func:`scales_core.sweep.run_one`:
+finished runs skipped, files gzipped when done), without Dask, for a machine that is
+held for a fixed number of minutes: each process takes the next (method, seed) in the
+given order and starts it only while its expected duration (the longest run it has
+finished so far, or ``--first-run-s``) still fits before ``--deadline-s``. Runs that
+are cut off stay partial and are not packed. At the end the finished runs are packed
+into ``<pack>`` (a tar of ``<task>/<method>/seed<k>.jsonl.gz``) with a JSON log of
+every run (seconds, device, status) beside it.
+
+    python scripts/run_device_sweep.py --task logp --device cuda --procs 12 \
+        --deadline-s 480 --out /tmp/runs --pack $OUT/runs.tar \
+        --jobs 0:ga,scales_0.5 1:ga,scales_0.5
+
+``--jobs`` items are ``SEED:METHOD,METHOD,...`` taken in the order given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import multiprocessing as mp
+import os
+import platform
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+logger = logging.getLogger("run_device_sweep")
+
+
+def _worker(queue, results, args, t0: float) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from scales_core.bo.records import RunLockedError
+    from scales_core.sweep import run_one
+
+    durations: list[float] = []  # of this process's finished runs
+    while True:
+        try:
+            method, seed = queue.get_nowait()
+        except Exception:  # queue.Empty
+            return
+        left = args.deadline_s - (time.time() - t0)
+        if left < (max(durations) if durations else args.first_run_s):
+            results.put(dict(method=method, seed=seed, status="not started",
+                             left_s=round(left, 1)))
+            continue
+        tic = time.time()
+        try:
+            row = run_one(args.task, method, seed, args.steps, args.out, device=args.device,
+                          threads=1, command=" ".join(sys.argv))
+            seconds = time.time() - tic
+            if row["status"] == "done":
+                durations.append(seconds)
+            results.put(dict(method=method, seed=seed, status=row["status"],
+                             seconds=round(seconds, 1), n_oracle=row.get("n_oracle")))
+        except RunLockedError:
+            results.put(dict(method=method, seed=seed, status="locked"))
+        except Exception as error:  # keep the other runs going, report the failure
+            results.put(dict(method=method, seed=seed, status="failed",
+                             error=f"{type(error).__name__}: {error}"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--task", required=True)
+    parser.add_argument("--jobs", nargs="+", required=True, help="SEED:M1,M2,...")
+    parser.add_argument("--steps", type=int, default=None, help="default: the task's")
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--procs", type=int, default=8)
+    parser.add_argument("--deadline-s", type=float, required=True,
+                        help="no run is started that would not finish by then")
+    parser.add_argument("--first-run-s", type=float, default=150.0,
+                        help="expected run time before a process has finished one")
+    parser.add_argument("--out", required=True, help="sweep folder")
+    parser.add_argument("--pack", required=True, help="tar of the finished runs")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    t0 = time.time()
+    jobs = []
+    for item in args.jobs:
+        seed, methods = item.split(":")
+        jobs += [(m, int(seed)) for m in methods.split(",") if m]
+    ctx = mp.get_context("spawn")
+    queue, results = ctx.Queue(), ctx.Queue()
+    for job in jobs:
+        queue.put(job)
+    procs = [ctx.Process(target=_worker, args=(queue, results, args, t0))
+             for _ in range(args.procs)]
+    for p in procs:
+        p.start()
+    rows = []
+    while len(rows) < len(jobs):
+        try:
+            row = results.get(timeout=5)
+        except Exception:
+            if not any(p.is_alive() for p in procs):
+                break
+            continue
+        rows.append(row)
+        logger.info("%s/seed%s %s %s", row["method"], row["seed"], row["status"],
+                    row.get("seconds", row.get("error", "")))
+    for p in procs:
+        p.join(timeout=5)
+    out = Path(args.out)
+    finished = sorted(out.glob(f"{args.task}/*/seed*.jsonl.gz"))
+    with tarfile.open(args.pack, "w") as tar:
+        for path in finished:
+            tar.add(path, arcname=str(path.relative_to(out)))
+    import torch
+
+    from scales_core.provenance import provenance
+    log = dict(
+        meta=provenance(command=" ".join(sys.argv), parameters=vars(args), seed=None)
+        | dict(machine=platform.machine(), torch=torch.__version__,
+               device_name=torch.cuda.get_device_name(0)
+               if args.device.startswith("cuda") else platform.processor()),
+        wall_s=round(time.time() - t0, 1),
+        packed=[str(p.relative_to(out)) for p in finished],
+        runs=rows,
+    )
+    Path(args.pack).with_suffix(".json").write_text(json.dumps(log, indent=1))
+    logger.info("packed %d finished runs into %s", len(finished), args.pack)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
