@@ -6,8 +6,9 @@ held for a fixed number of minutes: each process takes the next (method, seed) i
 given order and starts it only while its expected duration (the longest run it has
 finished so far, or ``--first-run-s``) still fits before ``--deadline-s``. Runs that
 are cut off stay partial and are not packed. At the end the finished runs are packed
-into ``<pack>`` (a tar of ``<task>/<method>/seed<k>.jsonl.gz``) with a JSON log of
-every run (seconds, device, status) beside it.
+into ``<pack>.<i>.tar`` parts (tars of ``<task>/<method>/seed<k>.jsonl.gz``) with a
+JSON log of every run (seconds, device, status) beside them. ``--hard-stop-s`` packs
+what has finished by then even if runs are still going.
 
     python scripts/run_device_sweep.py --task logp --device cuda --procs 12 \
         --deadline-s 480 --out /tmp/runs --pack $OUT/runs.tar \
@@ -73,10 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--procs", type=int, default=8)
     parser.add_argument("--deadline-s", type=float, required=True,
                         help="no run is started that would not finish by then")
+    parser.add_argument("--hard-stop-s", type=float, default=None,
+                        help="pack what has finished by then and stop the rest")
     parser.add_argument("--first-run-s", type=float, default=150.0,
                         help="expected run time before a process has finished one")
     parser.add_argument("--out", required=True, help="sweep folder")
-    parser.add_argument("--pack", required=True, help="tar of the finished runs")
+    parser.add_argument("--pack", required=True,
+                        help="tar of the finished runs (split into <pack>.<i>.tar "
+                             "parts of at most --part-mb)")
+    parser.add_argument("--part-mb", type=float, default=14.0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     t0 = time.time()
@@ -94,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         p.start()
     rows = []
     while len(rows) < len(jobs):
+        if args.hard_stop_s is not None and time.time() - t0 > args.hard_stop_s:
+            logger.warning("hard stop: %d runs cut off", sum(p.is_alive() for p in procs))
+            break
         try:
             row = results.get(timeout=5)
         except Exception:
@@ -104,12 +113,21 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("%s/seed%s %s %s", row["method"], row["seed"], row["status"],
                     row.get("seconds", row.get("error", "")))
     for p in procs:
-        p.join(timeout=5)
+        p.join(timeout=1)
+        if p.is_alive():
+            p.terminate()
     out = Path(args.out)
     finished = sorted(out.glob(f"{args.task}/*/seed*.jsonl.gz"))
-    with tarfile.open(args.pack, "w") as tar:
-        for path in finished:
-            tar.add(path, arcname=str(path.relative_to(out)))
+    parts: list[list[Path]] = [[]]
+    for path in finished:
+        if sum(f.stat().st_size for f in parts[-1]) + path.stat().st_size > args.part_mb * 2**20:
+            parts.append([])
+        parts[-1].append(path)
+    stem = Path(args.pack).with_suffix("")
+    for i, part in enumerate(parts):
+        with tarfile.open(f"{stem}.{i}.tar", "w") as tar:
+            for path in part:
+                tar.add(path, arcname=str(path.relative_to(out)))
     import torch
 
     from scales_core.provenance import provenance
@@ -123,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         runs=rows,
     )
     Path(args.pack).with_suffix(".json").write_text(json.dumps(log, indent=1))
-    logger.info("packed %d finished runs into %s", len(finished), args.pack)
+    logger.info("packed %d finished runs into %d parts %s.<i>.tar", len(finished),
+                len(parts), stem)
     return 0
 
 
