@@ -36,3 +36,21 @@ def test_table5_is_what_the_wall_clock_chapter_displayed():
 def test_existing_tables_still_importable():
     assert paper_table().shape[0] == len(PAPER_B3_EXPRESSIONS) == 17
     assert PAPER_TABLE2_VALIDITY["expressions"]["scales_0.5"] == (92, 0.5)
+
+
+def test_b4_logp_table():
+    import pytest
+
+    from scales_core.bo import PAPER_B4_LOGP, PAPER_METHODS
+
+    assert set(PAPER_B4_LOGP) == set(PAPER_METHODS)
+    b4 = paper_table("logp").set_index("method")
+    assert b4.shape[0] == 17
+    assert b4.loc["ga", "validity_mean"] == 0.19
+    assert b4.loc["scales_0.8", "top10_mean"] == 2.60
+    assert b4.loc["lbfgs_25", "mean_scales_mean"] == -7.583
+    # Table 2's logP column agrees with B.4's validity where both print it
+    for method, (pct, _) in PAPER_TABLE2_VALIDITY["logp"].items():
+        assert abs(PAPER_B4_LOGP[method][0][0] * 100 - pct) <= 1, method
+    with pytest.raises(ValueError, match="no paper BO table"):
+        paper_table("zaleplon_mpo")

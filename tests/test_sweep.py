@@ -263,3 +263,34 @@ def test_run_config_takes_the_dataset_defaults_in_latent_scales():
     assert config.half_width == pytest.approx(3 * record.latent_scale) == pytest.approx(0.3)
     assert run_config("expressions", overrides={"half_width": 3.0}).half_width == 3.0
     assert run_config("expressions", steps=7, q=2).n_steps == 7
+
+
+def test_paired_verdict_picks_best_member_on_shared_seeds(tmp_path):
+    from scales_core.bo import best_of_families, paired_verdict, per_run_metrics
+
+    # ga: seeds 0, 1, 2; scales_0.5 seeds 0, 1 (better top); scales_2 seed 0 (worse);
+    # an unfinished scales_0.5 seed 2 is not paired
+    fake_run(tmp_path, "ga", 0, [(1.0, 0.0), (None, 0.0)])
+    fake_run(tmp_path, "ga", 1, [(2.0, 0.0), (None, 0.0)])
+    fake_run(tmp_path, "ga", 2, [(9.0, 0.0), (9.0, 0.0)])
+    fake_run(tmp_path, "scales_0.5", 0, [(3.0, 0.0), (4.0, 0.0)])
+    fake_run(tmp_path, "scales_0.5", 1, [(1.0, 0.0), (None, 0.0)])
+    fake_run(tmp_path, "scales_0.5", 2, [(50.0, 0.0)], done=False)
+    fake_run(tmp_path, "scales_2", 0, [(0.5, 0.0), (0.5, 0.0)])
+    frame = load_sweep(tmp_path)
+    runs = per_run_metrics(frame, k=1)
+    assert runs.loc[("scales_0.5", 1), "validity"] == 0.5
+    assert ("scales_0.5", 2) not in runs.index
+    verdict, pairs = paired_verdict(
+        frame, {"ScaLES": ["scales_0.5", "scales_2", "scales_0.8"], "none": ["prior_0.5"]}, k=1
+    )
+    assert list(verdict.index) == ["ScaLES"]
+    row = verdict.loc["ScaLES"]
+    assert row["best lambda"] == "scales_0.5" and row["paired seeds"] == 2
+    assert row["validity"] == pytest.approx(0.75) and row["validity GA"] == pytest.approx(0.5)
+    # top-1: scales_0.5 (4, 1) against ga (1, 2): differences +3 and -1
+    assert row["top-1 mean difference"] == pytest.approx(1.0)
+    assert row["top-1 higher on"] == "1 of 2" and row["validity higher on"] == "1 of 2"
+    assert pairs["ScaLES"][0] == "scales_0.5" and len(pairs["ScaLES"][1]) == 2
+    bands = trajectory_bands(trajectories(frame[frame["complete"]], k=1))
+    assert best_of_families(bands) == {"LSO (GA)": "ga", "ScaLES": "scales_0.5"}

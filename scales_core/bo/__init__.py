@@ -46,11 +46,18 @@ from .records import (
 from .published import PublishedPenalty
 from .seeding import derive_generator, derive_seed
 from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
-from .paper_tables import (PAPER_B3_EXPRESSIONS, PAPER_TABLE1_AUROC, PAPER_TABLE2_VALIDITY,
+from .paper_tables import (PAPER_B3_EXPRESSIONS, PAPER_B4_LOGP, PAPER_BO_TABLES,
+                           PAPER_TABLE1_AUROC, PAPER_TABLE2_VALIDITY,
                            PAPER_TABLE5_SECONDS, paper_table, paper_table1, paper_table5)
+from .plots import plot_paired, plot_trajectories, plot_validity
 from .summary import (
+    FIGURE_FAMILIES,
     METRICS,
+    best_of_families,
+    compare_with_paper,
     iter_runs,
+    paired_verdict,
+    per_run_metrics,
     load_step_times,
     load_sweep,
     summarize_sweep,
@@ -64,8 +71,18 @@ __all__ = [
     "DeepKernel",
     "GPStateFile",
     "METHODS",
+    "FIGURE_FAMILIES",
     "METRICS",
+    "best_of_families",
+    "compare_with_paper",
+    "paired_verdict",
+    "plot_paired",
+    "plot_trajectories",
+    "plot_validity",
+    "per_run_metrics",
     "PAPER_B3_EXPRESSIONS",
+    "PAPER_B4_LOGP",
+    "PAPER_BO_TABLES",
     "PAPER_TABLE1_AUROC",
     "PAPER_TABLE2_VALIDITY",
     "PAPER_TABLE5_SECONDS",

@@ -19,8 +19,13 @@ from .methods import PAPER_METHODS
 from .records import RunData, read_run
 
 __all__ = [
+    "FIGURE_FAMILIES",
     "METRICS",
+    "best_of_families",
+    "compare_with_paper",
     "iter_runs",
+    "paired_verdict",
+    "per_run_metrics",
     "load_step_times",
     "load_sweep",
     "summarize_sweep",
@@ -74,17 +79,20 @@ def load_step_times(out: str | Path) -> pd.DataFrame:
     r"""Wall-clock split of every completed BO step under a sweep folder.
 
     Returns:
-        Columns task, method, seed, step, n_train, resumed, fit_s (GP fit), acq_s
-        (acquisition optimization, all ``q`` points), oracle_s (decode and
-        objective), score_s (ScaLES value written to the record), total_s.
+        Columns task, method, seed, device (the run's ``parameters.device``), step,
+        n_train, resumed, fit_s (GP fit), acq_s (acquisition optimization, all
+        ``q`` points), oracle_s (decode and objective), score_s (ScaLES value
+        written to the record), total_s.
     """
     rows = []
     for _, data in iter_runs(out):
         h = data.header
+        device = h.get("parameters", {}).get("device", "cpu")
         for r in data.steps:
             row = {k: r.get(k) for k in STEP_COLUMNS}
-            rows.append({"task": h["task"], "method": h["method"], "seed": h["seed"], **row})
-    frame = pd.DataFrame(rows, columns=["task", "method", "seed", *STEP_COLUMNS])
+            rows.append({"task": h["task"], "method": h["method"], "seed": h["seed"],
+                         "device": device, **row})
+    frame = pd.DataFrame(rows, columns=["task", "method", "seed", "device", *STEP_COLUMNS])
     parts = ["fit_s", "acq_s", "oracle_s", "score_s"]
     frame[parts] = frame[parts].astype(float)
     frame["total_s"] = frame[parts].sum(axis=1)
@@ -208,3 +216,118 @@ def summarize_sweep(
         .drop(columns="_order")
         .reset_index(drop=True)
     )
+
+
+#: The method families of the paper's Figure 2 (each shows its best member), plus
+#: the published-code variant of the ScaLES penalty.
+FIGURE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "LSO (GA)": ("ga",),
+    "LSO (L-BFGS)": ("lbfgs_1", "lbfgs_5", "lbfgs_25"),
+    "Prior": ("prior_0.2", "prior_0.5", "prior_0.8"),
+    "UC (ES)": ("uc_es_75", "uc_es_95", "uc_es_100"),
+    "ScaLES": ("scales_0.2", "scales_0.5", "scales_0.8", "scales_2"),
+    "ScaLES (ES)": ("scales_es_25", "scales_es_50", "scales_es_75"),
+    "ScaLES (published)": ("scales_pub_0.2", "scales_pub_0.5", "scales_pub_0.8"),
+}
+
+
+def per_run_metrics(frame: pd.DataFrame, k: int = 10) -> pd.DataFrame:
+    r"""Validity, mean ScaLES, top-1 and top-``k`` of each finished run.
+
+    Args:
+        frame: The output of :func:`load_sweep`.
+        k: Size of the top-k mean.
+
+    Returns:
+        Index (method, seed); columns as :data:`METRICS` and ``n_calls``.
+    """
+    done = frame[frame["complete"]]
+    return (done.groupby(["method", "seed"])[["valid", "objective", "scales"]]
+            .apply(_per_run, k=k))
+
+
+def compare_with_paper(frame: pd.DataFrame, task: str, k: int = 10) -> pd.DataFrame:
+    r"""App. B.3/B.4 side by side: our finished runs (mean (sd), seeds) and the paper's.
+
+    Args:
+        frame: The output of :func:`load_sweep` for ``task``.
+        task: ``"expressions"`` or ``"logp"`` (the keys of ``PAPER_BO_TABLES``).
+        k: Size of the top-k mean.
+
+    Returns:
+        One row per method we ran (paper order); column groups ``this
+        implementation`` (``seeds`` and the :data:`METRICS`) and ``paper (10 seeds)``.
+    """
+    from .paper_tables import paper_table
+
+    ours = summarize_sweep(frame, k=k, complete_only=True).set_index("method")
+    paper = paper_table(task).set_index("method")
+    metrics = list(METRICS)
+    return pd.concat(
+        {"this implementation": ours[["n_seeds", *metrics]].rename(columns={"n_seeds": "seeds"}),
+         "paper (10 seeds)": paper.reindex(ours.index)[metrics]}, axis=1)
+
+
+def paired_verdict(
+    frame: pd.DataFrame,
+    candidates: dict[str, list[str]],
+    baseline: str = "ga",
+    k: int = 10,
+) -> tuple[pd.DataFrame, dict[str, tuple[str, pd.DataFrame]]]:
+    r"""Each candidate family's best member (highest mean top-``k``) against a
+    baseline, on the seeds both finished (same initial sets: paired).
+
+    Args:
+        frame: The output of :func:`load_sweep`.
+        candidates: Family name -> its methods (those without finished runs are
+            ignored).
+        baseline: The method compared against.
+        k: Size of the top-k mean.
+
+    Returns:
+        ``(verdict, pairs)``: one verdict row per family with a finished pair
+        (best member, paired seeds, validity and top-k of both, the mean paired
+        top-k difference and on how many seeds the member is higher), and
+        ``family -> (member, per-seed metrics of baseline and member)``.
+    """
+    runs = per_run_metrics(frame, k)
+    if runs.empty:
+        return pd.DataFrame(), {}
+    wide = runs.unstack("method").swaplevel(axis=1)
+    ran = set(runs.index.get_level_values("method"))
+    rows, pairs = {}, {}
+    for name, members in candidates.items():
+        members = [m for m in members if m in ran]
+        if baseline not in ran or not members:
+            continue
+        best = max(members, key=lambda m: runs.loc[m, "top10"].mean())
+        both = wide[[baseline, best]].dropna(subset=[(baseline, "validity"), (best, "validity")])
+        if both.empty:
+            continue
+        diff = both[best] - both[baseline]
+        pairs[name] = (best, both)
+        rows[name] = {
+            "best lambda": best, "paired seeds": len(both),
+            f"validity {baseline.upper()}": both[baseline]["validity"].mean(),
+            "validity": both[best]["validity"].mean(),
+            "validity higher on": f"{int((diff['validity'] > 0).sum())} of {len(diff)}",
+            f"top-{k} {baseline.upper()}": both[baseline]["top10"].mean(),
+            f"top-{k}": both[best]["top10"].mean(),
+            f"top-{k} mean difference": diff["top10"].mean(),
+            f"top-{k} higher on": f"{int((diff['top10'] > 0).sum())} of {len(diff)}",
+        }
+    return pd.DataFrame(rows).T, pairs
+
+
+def best_of_families(
+    bands: pd.DataFrame, families: dict[str, tuple[str, ...]] = FIGURE_FAMILIES
+) -> dict[str, str]:
+    r"""Family -> its member with the best final top-k mean in :func:`trajectory_bands`
+    (the paper's Figure 2 shows one line per family); families without runs are left out."""
+    last = bands.sort_values("step").groupby("method").tail(1).set_index("method")
+    shown = {}
+    for family, members in families.items():
+        members = [m for m in members if m in last.index and pd.notna(last.loc[m, "top_k_mean"])]
+        if members:
+            shown[family] = max(members, key=lambda m: last.loc[m, "top_k_mean"])
+    return shown

@@ -173,7 +173,7 @@ class Dataset:
 
     @property
     def bo_model(self) -> str:
-        """The checkpoint BO runs on: :attr:`BODefaults.model`, else :attr:`model`."""
+        """Name of the checkpoint BO runs on (:attr:`BODefaults.model`, else :attr:`model`)."""
         return self.bo.model or self.model
 
     def __post_init__(self) -> None:
