@@ -79,6 +79,7 @@ def run_one(
     device: str = "cpu",
     overrides: dict | None = None,
     compact: bool = True,
+    checkpoint: str | None = None,
 ) -> dict:
     r"""Run, resume or skip one BO run (the unit of work of a sweep).
 
@@ -103,6 +104,7 @@ def run_one(
             ``{"half_width": 0.3}``.
         compact: Gzip the finished run with float32 latents
             (:func:`~scales_core.bo.records.compact_run`).
+        checkpoint: The VAE (default: the task record's BO model).
 
     Returns:
         ``{"task", "method", "seed", "path", "status", "seconds", "n_oracle"}``;
@@ -123,7 +125,7 @@ def run_one(
         stored = read_run(stored_path)
         _refuse_mismatch(
             [(stored_path, header_differences(
-                stored.header, _header(task, method, seed, config, n_init)))]
+                stored.header, _header(task, method, seed, config, n_init, checkpoint)))]
         )
         if stored.done is not None:
             if stored_path == path and compact:  # finished before compaction existed
@@ -131,7 +133,7 @@ def run_one(
             return {**row, "status": "skipped", "seconds": 0.0, "n_oracle": None}
     torch.set_num_threads(threads)
     tic = time.perf_counter()
-    problem = make_problem(task, n_init=n_init, seed=seed)
+    problem = make_problem(task, n_init=n_init, seed=seed, checkpoint=checkpoint)
     data = run_bo(
         problem, method, seed, config, path=path, progress=progress, command=command,
         compact=compact,
@@ -177,7 +179,8 @@ def run_config(
 
 
 def _header(
-    task: str, method: str, seed: int, config: BOConfig, n_init: int | None
+    task: str, method: str, seed: int, config: BOConfig, n_init: int | None,
+    checkpoint: str | None = None,
 ) -> dict:
     """The header fields of a run that must match a stored file to reuse it."""
     spec = get_method(method)
@@ -186,7 +189,7 @@ def _header(
         "method": spec.name,
         "method_config": spec.to_dict(),
         "parameters": config.to_dict(),
-        "problem": problem_info(task, n_init, seed),
+        "problem": problem_info(task, n_init, seed, checkpoint),
         "seed": seed,
     }
 
@@ -246,6 +249,7 @@ def check_existing(
     out: str | Path,
     configs: dict[str, BOConfig],
     n_init: int | None = None,
+    checkpoint: str | None = None,
 ) -> None:
     """Compare the headers of existing run files with the requested runs.
 
@@ -265,7 +269,7 @@ def check_existing(
                 except ValueError as error:
                     found.append((path, [str(error)]))
                     continue
-                wanted = _header(task, method, seed, configs[task], n_init)
+                wanted = _header(task, method, seed, configs[task], n_init, checkpoint)
                 found.append((path, header_differences(header, wanted)))
     _refuse_mismatch(found)
 
@@ -289,6 +293,7 @@ def run_sweep(
     device: str = "cpu",
     overrides: dict | None = None,
     compact: bool = True,
+    checkpoint: str | None = None,
 ) -> pd.DataFrame:
     r"""Run every (task, method, seed) on a Dask cluster, resuming what exists.
 
@@ -314,6 +319,7 @@ def run_sweep(
         overrides: Other :class:`~scales_core.bo.config.BOConfig` fields of every
             run (``--set half_width=0.3`` on the command line).
         compact: Gzip each finished run with float32 latents.
+        checkpoint: The VAE of every run (default: each task record's BO model).
 
     Returns:
         One row per run: task, method, seed, path, status (``done``, ``skipped``
@@ -333,7 +339,7 @@ def run_sweep(
     }
     if scheduler is None and not is_int(workers, 1):
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
-    check_existing(tasks, methods, seeds, out, configs, n_init)
+    check_existing(tasks, methods, seeds, out, configs, n_init, checkpoint)
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
@@ -364,6 +370,7 @@ def run_sweep(
                         device=device,
                         overrides=overrides,
                         compact=compact,
+                        checkpoint=checkpoint,
                         key=key,
                         pure=False,
                     )
@@ -438,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
     parser.add_argument("--workers", type=int, default=2, help="local workers")
     parser.add_argument("--n-init", type=int, default=None)
+    parser.add_argument("--checkpoint", default=None,
+                        help="the VAE (default: the task record's BO model)")
     parser.add_argument("--q", type=int, default=None, help="default: the task's")
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--scales-grad", choices=("cpa", "exact"), default="cpa")
@@ -465,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             scheduler=args.scheduler,
             workers=args.workers,
             n_init=args.n_init,
+            checkpoint=args.checkpoint,
             q=args.q,
             lr=args.lr,
             scales_grad=args.scales_grad,

@@ -294,3 +294,20 @@ def test_paired_verdict_picks_best_member_on_shared_seeds(tmp_path):
     assert pairs["ScaLES"][0] == "scales_0.5" and len(pairs["ScaLES"][1]) == 2
     bands = trajectory_bands(trajectories(frame[frame["complete"]], k=1))
     assert best_of_families(bands) == {"LSO (GA)": "ga", "ScaLES": "scales_0.5"}
+
+
+def test_checkpoint_is_part_of_the_run_header(tmp_path):
+    from scales_core import sweep as sw
+
+    config = sw.run_config("logp", 2, None, None, "cpa", "exact", "cpu", None)
+    own = sw._header("logp", "ga", 0, config, None, "smiles_gru_1")
+    default = sw._header("logp", "ga", 0, config, None)
+    assert own["problem"]["checkpoint"] == "smiles_gru_1"
+    assert default["problem"]["checkpoint"] == "smiles_gru_0.1"
+    path = run_path(tmp_path, "logp", "ga", 0)
+    with RunRecord(path, {**default, "type": "header"}) as record:
+        record.write({"type": "done"})
+    with pytest.raises(ValueError, match="problem.checkpoint"):
+        sw.check_existing(["logp"], ["ga"], [0], tmp_path, {"logp": config},
+                          checkpoint="smiles_gru_1")
+    sw.check_existing(["logp"], ["ga"], [0], tmp_path, {"logp": config})  # same: no error
