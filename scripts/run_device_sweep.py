@@ -10,9 +10,13 @@ into ``<pack>.<i>.tar`` parts (tars of ``<task>/<method>/seed<k>.jsonl.gz``) wit
 JSON log of every run (seconds, device, status) beside them. ``--hard-stop-s`` packs
 what has finished by then even if runs are still going.
 
-    python scripts/run_device_sweep.py --task logp --device cuda --procs 12 \
+    python scripts/run_device_sweep.py --task logp --device cuda --procs 2 --cpu-procs 12 \
         --deadline-s 480 --out /tmp/runs --pack $OUT/runs.tar \
         --jobs 0:ga,scales_0.5 1:ga,scales_0.5
+
+Measured on one H100 (results/gpu/2026-11-26-logp-sweep.json): 14 processes sharing the
+GPU took 437-533 s per 100-step logP run, so a GPU serves one or two processes and the
+machine's other cores run CPU processes (``--cpu-procs``).
 
 ``--jobs`` items are ``SEED:METHOD,METHOD,...`` taken in the order given.
 """
@@ -33,7 +37,7 @@ from pathlib import Path
 logger = logging.getLogger("run_device_sweep")
 
 
-def _worker(queue, results, args, t0: float) -> None:
+def _worker(queue, results, args, t0: float, device: str) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from scales_core.bo.records import RunLockedError
     from scales_core.sweep import run_one
@@ -51,12 +55,12 @@ def _worker(queue, results, args, t0: float) -> None:
             continue
         tic = time.time()
         try:
-            row = run_one(args.task, method, seed, args.steps, args.out, device=args.device,
+            row = run_one(args.task, method, seed, args.steps, args.out, device=device,
                           threads=1, command=" ".join(sys.argv))
             seconds = time.time() - tic
             if row["status"] == "done":
                 durations.append(seconds)
-            results.put(dict(method=method, seed=seed, status=row["status"],
+            results.put(dict(method=method, seed=seed, status=row["status"], device=device,
                              seconds=round(seconds, 1), n_oracle=row.get("n_oracle")))
         except RunLockedError:
             results.put(dict(method=method, seed=seed, status="locked"))
@@ -71,7 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", nargs="+", required=True, help="SEED:M1,M2,...")
     parser.add_argument("--steps", type=int, default=None, help="default: the task's")
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--procs", type=int, default=8)
+    parser.add_argument("--procs", type=int, default=2,
+                        help="processes on --device (one or two per GPU)")
+    parser.add_argument("--cpu-procs", type=int, default=0,
+                        help="more processes on the CPU, one core each")
     parser.add_argument("--deadline-s", type=float, required=True,
                         help="no run is started that would not finish by then")
     parser.add_argument("--hard-stop-s", type=float, default=None,
@@ -94,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     queue, results = ctx.Queue(), ctx.Queue()
     for job in jobs:
         queue.put(job)
-    procs = [ctx.Process(target=_worker, args=(queue, results, args, t0))
-             for _ in range(args.procs)]
+    devices = [args.device] * args.procs + ["cpu"] * args.cpu_procs
+    procs = [ctx.Process(target=_worker, args=(queue, results, args, t0, device))
+             for device in devices]
     for p in procs:
         p.start()
     rows = []
