@@ -311,3 +311,16 @@ def test_checkpoint_is_part_of_the_run_header(tmp_path):
         sw.check_existing(["logp"], ["ga"], [0], tmp_path, {"logp": config},
                           checkpoint="smiles_gru_1")
     sw.check_existing(["logp"], ["ga"], [0], tmp_path, {"logp": config})  # same: no error
+
+
+def test_proposal_norms_of_finished_runs(tmp_path):
+    from scales_core.bo import proposal_norms
+    from scales_core.bo.records import read_run
+
+    fake_run(tmp_path, "ga", 0, [(1.0, 0.0), (None, 0.0)])
+    fake_run(tmp_path, "ga", 1, [(1.0, 0.0)], done=False)
+    runs = [read_run(p) for p in sorted(tmp_path.rglob("seed*.jsonl"))]
+    runs[0].oracle[0]["latent"], runs[0].oracle[1]["latent"] = [3.0, 4.0], [0.0, 0.0]
+    norms, init = proposal_norms(runs)
+    assert list(norms["norm"]) == [5.0, 0.0] and list(norms["valid"]) == [True, False]
+    assert set(norms["seed"]) == {0} and init != init  # unfinished run left out; no init record

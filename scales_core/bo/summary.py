@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .methods import PAPER_METHODS
@@ -26,6 +27,7 @@ __all__ = [
     "iter_runs",
     "paired_verdict",
     "per_run_metrics",
+    "proposal_norms",
     "load_step_times",
     "load_sweep",
     "summarize_sweep",
@@ -331,3 +333,29 @@ def best_of_families(
         if members:
             shown[family] = max(members, key=lambda m: last.loc[m, "top_k_mean"])
     return shown
+
+
+def proposal_norms(runs: Iterable[RunData]) -> tuple[pd.DataFrame, float]:
+    r"""The norm of every proposed latent of the finished runs, and of the initial set.
+
+    Args:
+        runs: Run records (e.g. the values of ``dict(iter_runs(folder))``).
+
+    Returns:
+        ``(norms, init_median)``: columns method, seed, norm, valid (one row per
+        oracle call), and the median norm of the initial latents over all runs.
+    """
+    frames, init = [], []
+    for run in runs:
+        if run.done is None:
+            continue
+        z = np.asarray([r["latent"] for r in run.oracle], dtype=float)
+        frames.append(pd.DataFrame({
+            "method": run.header["method"], "seed": run.header["seed"],
+            "norm": np.linalg.norm(z, axis=1), "valid": [bool(r["valid"]) for r in run.oracle],
+        }))
+        if run.init is not None and run.init.get("latents"):
+            init.append(np.linalg.norm(np.asarray(run.init["latents"], dtype=float), axis=1))
+    norms = (pd.concat(frames, ignore_index=True) if frames
+             else pd.DataFrame(columns=["method", "seed", "norm", "valid"]))
+    return norms, float(np.median(np.concatenate(init))) if init else math.nan
