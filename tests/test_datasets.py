@@ -134,6 +134,23 @@ def test_bo_model_must_be_a_model_of_the_record():
         replace(TOY, bo=replace(TOY.bo, model="nope"))
 
 
+def test_bo_model_names_the_problems_checkpoint(toy):
+    from scales_core.bo import problem_info
+
+    assert problem_info("toy_count_a")["checkpoint"] == "toy_mlp"
+    other = replace(TOY, models=("toy_mlp", "toy_other"),
+                    bo=replace(TOY.bo, model="toy_other"))
+    unregister("toy_ab")
+    register(other)
+    try:
+        assert other.bo_model == "toy_other" and other.model == "toy_mlp"
+        assert problem_info("toy_count_a")["checkpoint"] == "toy_other"
+        assert problem_info("toy_count_a", checkpoint="toy_mlp")["checkpoint"] == "toy_mlp"
+    finally:
+        unregister("toy_ab")
+        register(TOY)
+
+
 # ------------------------------------------------------------------ registry
 
 
@@ -148,10 +165,10 @@ def test_builtin_records():
         "grammar", "rdkit", "filters")
     assert EXPRESSIONS.bo == BODefaults(500, 100, 5, 0.5, 3.0)
     assert (SMILES.bo.n_init, SMILES.bo.lr) == (500, 0.01)
-    # logP's BO runs on the GRU with beta 0.1; Table 1 keeps the record's default
-    assert (SMILES.bo_model, SMILES.model) == ("smiles_gru_0.1", "smiles_gru_1")
+    # logP's BO runs on the record's default GRU (chapter 5: GA's validity matches)
+    assert SMILES.bo_model == SMILES.model == "smiles_gru_1"
     assert EXPRESSIONS.bo_model == EXPRESSIONS.model == "expressions_gru_1"
-    assert SMILES.bo_config_fields()["half_width"] == pytest.approx(0.07)
+    assert SMILES.bo_config_fields()["half_width"] == pytest.approx(0.025)
     assert SELFIES.bo == BODefaults(1000, 250, 5, 1.0, 3.0)
     assert dataset_for_model("smiles_lstm_0.1") is SMILES
     assert dataset_for_kind("char_expressions") is EXPRESSIONS

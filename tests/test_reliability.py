@@ -315,9 +315,9 @@ def test_problem_info_logp_names_bo_model_and_positions():
     from scales_core.bo import problem_info
 
     assert problem_info("logp", None, 0) == dict(
-        checkpoint="smiles_gru_0.1", n_init=500, data_seed=0, positions=30
+        checkpoint="smiles_gru_1", n_init=500, data_seed=0, positions=30
     )
-    assert problem_info("logp", 7, 1, "smiles_lstm_1")["checkpoint"] == "smiles_lstm_1"
+    assert problem_info("logp", 7, 1, "smiles_gru_0.1")["checkpoint"] == "smiles_gru_0.1"
 
 
 @needs_data(CKPT)

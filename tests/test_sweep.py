@@ -300,16 +300,16 @@ def test_checkpoint_is_part_of_the_run_header(tmp_path):
     from scales_core import sweep as sw
 
     config = sw.run_config("logp", 2, None, None, "cpa", "exact", "cpu", None)
-    own = sw._header("logp", "ga", 0, config, None, "smiles_gru_1")
+    own = sw._header("logp", "ga", 0, config, None, "smiles_gru_0.1")
     default = sw._header("logp", "ga", 0, config, None)
-    assert own["problem"]["checkpoint"] == "smiles_gru_1"
-    assert default["problem"]["checkpoint"] == "smiles_gru_0.1"
+    assert own["problem"]["checkpoint"] == "smiles_gru_0.1"
+    assert default["problem"]["checkpoint"] == "smiles_gru_1"
     path = run_path(tmp_path, "logp", "ga", 0)
     with RunRecord(path, {**default, "type": "header"}) as record:
         record.write({"type": "done"})
     with pytest.raises(ValueError, match="problem.checkpoint"):
         sw.check_existing(["logp"], ["ga"], [0], tmp_path, {"logp": config},
-                          checkpoint="smiles_gru_1")
+                          checkpoint="smiles_gru_0.1")
     sw.check_existing(["logp"], ["ga"], [0], tmp_path, {"logp": config})  # same: no error
 
 
