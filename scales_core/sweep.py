@@ -80,6 +80,7 @@ def run_one(
     overrides: dict | None = None,
     compact: bool = True,
     checkpoint: str | None = None,
+    positions: int | None = None,
 ) -> dict:
     r"""Run, resume or skip one BO run (the unit of work of a sweep).
 
@@ -105,6 +106,7 @@ def run_one(
         compact: Gzip the finished run with float32 latents
             (:func:`~scales_core.bo.records.compact_run`).
         checkpoint: The VAE (default: the task record's BO model).
+        positions: Leading positions of the BO scores (default: the record's).
 
     Returns:
         ``{"task", "method", "seed", "path", "status", "seconds", "n_oracle"}``;
@@ -125,7 +127,8 @@ def run_one(
         stored = read_run(stored_path)
         _refuse_mismatch(
             [(stored_path, header_differences(
-                stored.header, _header(task, method, seed, config, n_init, checkpoint)))]
+                stored.header,
+                _header(task, method, seed, config, n_init, checkpoint, positions)))]
         )
         if stored.done is not None:
             if stored_path == path and compact:  # finished before compaction existed
@@ -133,7 +136,8 @@ def run_one(
             return {**row, "status": "skipped", "seconds": 0.0, "n_oracle": None}
     torch.set_num_threads(threads)
     tic = time.perf_counter()
-    problem = make_problem(task, n_init=n_init, seed=seed, checkpoint=checkpoint)
+    problem = make_problem(task, n_init=n_init, seed=seed, checkpoint=checkpoint,
+                           positions=positions)
     data = run_bo(
         problem, method, seed, config, path=path, progress=progress, command=command,
         compact=compact,
@@ -180,7 +184,7 @@ def run_config(
 
 def _header(
     task: str, method: str, seed: int, config: BOConfig, n_init: int | None,
-    checkpoint: str | None = None,
+    checkpoint: str | None = None, positions: int | None = None,
 ) -> dict:
     """The header fields of a run that must match a stored file to reuse it."""
     spec = get_method(method)
@@ -189,7 +193,7 @@ def _header(
         "method": spec.name,
         "method_config": spec.to_dict(),
         "parameters": config.to_dict(),
-        "problem": problem_info(task, n_init, seed, checkpoint),
+        "problem": problem_info(task, n_init, seed, checkpoint, positions),
         "seed": seed,
     }
 
@@ -250,6 +254,7 @@ def check_existing(
     configs: dict[str, BOConfig],
     n_init: int | None = None,
     checkpoint: str | None = None,
+    positions: int | None = None,
 ) -> None:
     """Compare the headers of existing run files with the requested runs.
 
@@ -269,7 +274,8 @@ def check_existing(
                 except ValueError as error:
                     found.append((path, [str(error)]))
                     continue
-                wanted = _header(task, method, seed, configs[task], n_init, checkpoint)
+                wanted = _header(task, method, seed, configs[task], n_init, checkpoint,
+                                 positions)
                 found.append((path, header_differences(header, wanted)))
     _refuse_mismatch(found)
 
@@ -294,6 +300,7 @@ def run_sweep(
     overrides: dict | None = None,
     compact: bool = True,
     checkpoint: str | None = None,
+    positions: int | None = None,
 ) -> pd.DataFrame:
     r"""Run every (task, method, seed) on a Dask cluster, resuming what exists.
 
@@ -320,6 +327,7 @@ def run_sweep(
             run (``--set half_width=0.3`` on the command line).
         compact: Gzip each finished run with float32 latents.
         checkpoint: The VAE of every run (default: each task record's BO model).
+        positions: Leading positions of the BO scores (default: each record's).
 
     Returns:
         One row per run: task, method, seed, path, status (``done``, ``skipped``
@@ -339,7 +347,7 @@ def run_sweep(
     }
     if scheduler is None and not is_int(workers, 1):
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
-    check_existing(tasks, methods, seeds, out, configs, n_init, checkpoint)
+    check_existing(tasks, methods, seeds, out, configs, n_init, checkpoint, positions)
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
@@ -371,6 +379,7 @@ def run_sweep(
                         overrides=overrides,
                         compact=compact,
                         checkpoint=checkpoint,
+                        positions=positions,
                         key=key,
                         pure=False,
                     )
@@ -447,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-init", type=int, default=None)
     parser.add_argument("--checkpoint", default=None,
                         help="the VAE (default: the task record's BO model)")
+    parser.add_argument("--positions", type=int, default=None,
+                        help="leading positions of the BO scores (default: the record's)")
     parser.add_argument("--q", type=int, default=None, help="default: the task's")
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--scales-grad", choices=("cpa", "exact"), default="cpa")
@@ -475,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             n_init=args.n_init,
             checkpoint=args.checkpoint,
+            positions=args.positions,
             q=args.q,
             lr=args.lr,
             scales_grad=args.scales_grad,

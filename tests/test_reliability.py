@@ -309,6 +309,8 @@ def test_problem_info_mirrors_make_problem():
         checkpoint="expressions_gru_1", n_init=500, data_seed=3
     )
     assert problem.positions is None
+    short = make_problem("expressions", n_init=12, seed=3, positions=5)
+    assert short.positions == 5 and short.info == problem_info("expressions", 12, 3, positions=5)
 
 
 def test_problem_info_logp_names_bo_model_and_positions():
@@ -318,6 +320,10 @@ def test_problem_info_logp_names_bo_model_and_positions():
         checkpoint="smiles_gru_1", n_init=500, data_seed=0, positions=30
     )
     assert problem_info("logp", 7, 1, "smiles_gru_0.1")["checkpoint"] == "smiles_gru_0.1"
+    assert problem_info("logp", positions=120)["positions"] == 120
+    assert problem_info("expressions", positions=5)["positions"] == 5
+    with pytest.raises(ValueError, match="positions"):
+        problem_info("logp", positions=0)
 
 
 @needs_data(CKPT)

@@ -123,9 +123,14 @@ class Problem:
 
 
 def problem_info(
-    task: str, n_init: int | None = None, seed: int = 0, checkpoint: str | None = None
+    task: str,
+    n_init: int | None = None,
+    seed: int = 0,
+    checkpoint: str | None = None,
+    positions: int | None = None,
 ) -> dict:
-    """The run-header description of ``make_problem(task, n_init, seed, checkpoint)``.
+    """The run-header description of ``make_problem(task, n_init, seed, checkpoint,
+    positions=positions)``.
 
     Computed from the task's record alone (no VAE is loaded), so a sweep can match
     stored runs before it builds a problem.
@@ -140,9 +145,11 @@ def problem_info(
         n_init=record.bo.n_init if n_init is None else n_init,
         data_seed=seed,
     )
+    positions = record.positions if positions is None else positions
+    check_positions(positions)
     # positions only where set, so the expressions headers stay as they were
-    if record.positions is not None:
-        info["positions"] = record.positions
+    if positions is not None:
+        info["positions"] = positions
     return info
 
 
@@ -152,6 +159,7 @@ def make_problem(
     seed: int = 0,
     checkpoint: str | None = None,
     device: str | torch.device = "cpu",
+    positions: int | None = None,
 ) -> Problem:
     r"""The paper's problem for ``task``: a VAE and random training data.
 
@@ -173,6 +181,8 @@ def make_problem(
         seed: Seed of the initial subset.
         checkpoint: A model name of the record (default: the record's).
         device: Where the VAE runs (encoding here, decoding during BO).
+        positions: Leading positions of the BO scores (default: the record's;
+            the sequence length for all).
 
     Returns:
         The problem, with its decoder in eval mode and frozen (BO needs latent
@@ -182,7 +192,7 @@ def make_problem(
         ValueError: for an unknown task, a bad ``n_init``, or missing data files.
     """
     record: Dataset = dataset_for_task(task)
-    info = problem_info(task, n_init, seed, checkpoint)
+    info = problem_info(task, n_init, seed, checkpoint, positions)
     n_init, checkpoint = info["n_init"], info["checkpoint"]
     if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 2:
         raise ValueError(f"n_init must be an int >= 2, got {n_init!r}")
@@ -218,6 +228,6 @@ def make_problem(
         train_Y=torch.as_tensor(values[valid], dtype=torch.float64),
         rho=record.rho,
         latent_scale=float(vae.latent_scale),
-        positions=record.positions,
+        positions=info.get("positions"),
         info=info,
     )
