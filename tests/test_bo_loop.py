@@ -392,3 +392,44 @@ def test_unfinished_run_is_not_compacted(tmp_path):
     path.write_text("".join(lines[:-1]))  # no done record
     with pytest.raises(ValueError, match="not finished"):
         compact_run(path)
+
+
+def test_invalid_drop_keeps_invalid_calls_out_of_the_gp_data():
+    from scales_core.bo.step import Observations
+
+    X, Y = torch.zeros(2, 3, dtype=torch.float64), torch.tensor([1.0, 2.0], dtype=torch.float64)
+    calls = [{"latent": [1.0, 1.0, 1.0], "objective": 5.0, "valid": True},
+             {"latent": [2.0, 2.0, 2.0], "objective": float("nan"), "valid": False}]
+    lowest, drop = Observations(X, Y), Observations(X, Y, invalid="drop")
+    lowest.add(calls)
+    drop.add(calls)
+    assert lowest.Y.tolist() == [1.0, 2.0, 5.0, 1.0] and lowest.X.shape == (4, 3)
+    assert drop.Y.tolist() == [1.0, 2.0, 5.0] and drop.X.shape == (3, 3)
+    drop.add(calls[1:])  # a step with no valid call adds nothing
+    assert drop.X.shape == (3, 3)
+    with pytest.raises(ValueError, match="invalid must be"):
+        Observations(X, Y, invalid="zero")
+    with pytest.raises(ValueError, match="invalid must be"):
+        BOConfig(invalid="zero")
+
+
+def test_invalid_rule_in_header_only_when_not_default():
+    assert "invalid" not in BOConfig().to_dict()  # stored runs' headers keep matching
+    assert BOConfig(invalid="drop").to_dict()["invalid"] == "drop"
+    config = BOConfig(n_steps=3, q=2, ga_steps=2, invalid="drop")
+    count = iter(range(10**6))
+
+    def every_other_invalid(strings):  # calls 1, 3, 5 invalid
+        values, valid, reasons = toy_evaluate(strings)
+        for i in range(len(strings)):
+            if next(count) % 2:
+                values[i], valid[i], reasons[i] = float("nan"), False, "odd call"
+        return values, valid, reasons
+
+    data = run_bo(toy_problem(every_other_invalid), "ga", seed=0, config=config, progress=False)
+    assert data.header["parameters"]["invalid"] == "drop"
+    assert [c["valid"] for c in data.oracle] == [True, False] * 3
+    # the GP data of each step holds the initial set and the valid calls before it
+    n0 = toy_problem().train_X.shape[0]
+    valid_before = [sum(c["valid"] for c in data.oracle if c["step"] < t) for t in range(3)]
+    assert [s["n_train"] for s in data.steps] == [n0 + v for v in valid_before]

@@ -24,6 +24,13 @@ _POSITIVE_INTS = (
 )
 
 
+#: What an invalid proposal adds to the GP data (:attr:`BOConfig.invalid`).
+INVALID_RULES = ("lowest", "drop")
+
+#: Fields added after runs were stored, with the default those runs used.
+LATER_FIELDS = {"invalid": "lowest"}
+
+
 @dataclass(frozen=True)
 class BOConfig:
     r"""Parameters of one BO run (defaults: the paper's expressions setting).
@@ -55,6 +62,12 @@ class BOConfig:
         scales_prior: The prior term of the ScaLES penalty: ``"unit"`` (the
             paper's ``log N(z; 0, I)``) or ``"latent"`` (``log N(z; 0, s^2 I)`` at
             the problem's latent scale ``s``, the VAE's own prior).
+        invalid: What an invalid proposal adds to the GP data: ``"lowest"`` (the
+            default: its latent at the lowest objective value observed so far, so
+            the GP learns where the decoder fails) or ``"drop"`` (nothing; the
+            published code's BO loop drops the NaN values of invalid decodes,
+            ``les/opt/bo.py``, ``BayesianOptimizer.optimize``), which also keeps
+            invalid latents out of the ascent's start points.
         max_cholesky: Largest kernel matrix handled by Cholesky (exact and
             deterministic) instead of GPyTorch's iterative solvers.
         surrogate: The GP surrogate and its fit budget.
@@ -76,6 +89,7 @@ class BOConfig:
     lbfgs_maxiter: int = 200
     half_width: float = 3.0
     scales_prior: str = "unit"
+    invalid: str = "lowest"
     max_cholesky: int = 5000
     surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
     device: str = "cpu"
@@ -108,6 +122,8 @@ class BOConfig:
             raise ValueError(
                 f"scales_grad must be 'exact' or 'cpa', got {self.scales_grad!r}"
             )
+        if self.invalid not in INVALID_RULES:
+            raise ValueError(f"invalid must be one of {INVALID_RULES}, got {self.invalid!r}")
         if self.scales_prior not in ("unit", "latent"):
             raise ValueError(
                 f"scales_prior must be 'unit' or 'latent', got {self.scales_prior!r}"
@@ -116,5 +132,11 @@ class BOConfig:
             object.__setattr__(self, "surrogate", SurrogateConfig(**self.surrogate))
 
     def to_dict(self) -> dict:
-        """Plain-type view (for run headers)."""
-        return asdict(self)
+        """Plain-type view (for run headers). Fields added after runs were stored
+        (:data:`LATER_FIELDS`) appear only when set away from their default, so
+        the stored runs' headers keep matching."""
+        out = asdict(self)
+        for name, default in LATER_FIELDS.items():
+            if out[name] == default:
+                del out[name]
+        return out

@@ -5,7 +5,8 @@ Each step ``t``: fit the GP surrogate to the encoded data (warm-started from ste
 (Ament et al. 2024) with the points already chosen in this step as ``X_pending``;
 decode each point (argmax), call the black box, and write the call to the run
 record at once. Invalid points enter the GP data with the lowest value observed
-so far (as in the reference code).
+so far (``BOConfig(invalid="lowest")``, the default), or not at all
+(``invalid="drop"``, as the published code does with their NaN values).
 
 Resuming: every random choice of step ``t`` is seeded by ``(seed, t, ...)`` (see
 :mod:`~scales_core.bo.seeding`), recorded calls are read back instead of being

@@ -13,7 +13,7 @@ from botorch.sampling import SobolQMCNormalSampler
 from torch import Tensor, nn
 
 from ..score import ScaLES, prior_score
-from .config import BOConfig
+from .config import INVALID_RULES, BOConfig
 from .methods import MethodConfig
 from .optimize import hypercube_bounds, optimize_acqf_ga, optimize_acqf_lbfgs
 from .problem import Problem
@@ -31,10 +31,15 @@ class Observations:
     Args:
         X: The `n x d` initial latents.
         Y: The `n` initial objective values.
+        invalid: What an invalid call adds to the GP data: ``"lowest"`` (its latent
+            at the lowest value observed so far) or ``"drop"`` (nothing, as the
+            published code does with its NaN objective values).
     """
 
-    def __init__(self, X: Tensor, Y: Tensor) -> None:
-        self.X, self.Y, self.sizes = X, Y, []
+    def __init__(self, X: Tensor, Y: Tensor, invalid: str = "lowest") -> None:
+        if invalid not in INVALID_RULES:
+            raise ValueError(f"invalid must be one of {INVALID_RULES}, got {invalid!r}")
+        self.X, self.Y, self.sizes, self.invalid = X, Y, [], invalid
 
     def start_step(self) -> tuple[Tensor, Tensor]:
         """Mark the start of a step; the `n x d` and `n x 1` training data."""
@@ -42,10 +47,14 @@ class Observations:
         return self.X, self.Y[:, None]  # n x d, n x 1
 
     def add(self, calls: list[dict]) -> None:
-        """Append a step's oracle records (invalid ones at the lowest value so far)."""
+        """Append a step's oracle records (invalid ones per :attr:`invalid`)."""
+        if self.invalid == "drop":
+            calls = [c for c in calls if c["valid"]]
+            if not calls:
+                return
         floor = float(self.Y.min())
         tkwargs = dict(dtype=torch.float64, device=self.X.device)
-        Z = torch.tensor([c["latent"] for c in calls], **tkwargs)
+        Z = torch.tensor([c["latent"] for c in calls], **tkwargs).reshape(len(calls), -1)
         Y = [c["objective"] if c["valid"] else floor for c in calls]
         self.X = torch.cat([self.X, Z])
         self.Y = torch.cat([self.Y, torch.tensor(Y, **tkwargs)])
@@ -135,7 +144,7 @@ class StepRunner:
     def observations(self) -> Observations:
         """The initial data on this run's device."""
         X, Y = self.problem.train_X, self.problem.train_Y
-        return Observations(X.to(self.device), Y.to(self.device))
+        return Observations(X.to(self.device), Y.to(self.device), self.config.invalid)
 
     def oracle(self, z: Tensor) -> tuple[dict, float, float]:
         """Decode and evaluate a `1 x d` latent: record fields, oracle s, ScaLES s."""
