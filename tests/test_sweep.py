@@ -324,3 +324,17 @@ def test_proposal_norms_of_finished_runs(tmp_path):
     norms, init = proposal_norms(runs)
     assert list(norms["norm"]) == [5.0, 0.0] and list(norms["valid"]) == [True, False]
     assert set(norms["seed"]) == {0} and init != init  # unfinished run left out; no init record
+
+
+def test_compare_variants_on_shared_seeds(tmp_path):
+    from scales_core.bo import compare_variants
+
+    base, other = tmp_path / "base", tmp_path / "other"
+    fake_run(base, "ga", 0, [(1.0, 0.0), (None, 0.0)])
+    fake_run(base, "ga", 1, [(9.0, 0.0), (9.0, 0.0)])  # seed 1: not in the variant
+    fake_run(other, "ga", 0, [(2.0, 0.0), (3.0, 0.0)])
+    fake_run(other, "ga", 2, [(5.0, 0.0)], done=False)
+    table = compare_variants({"base": load_sweep(base), "drop": load_sweep(other)}, k=1)
+    assert table.loc[("base", "ga"), "seeds"] == 1
+    assert table.loc[("base", "ga"), "validity"] == 0.5 and table.loc[("base", "ga"), "top1"] == 1.0
+    assert table.loc[("drop", "ga"), "validity"] == 1.0 and table.loc[("drop", "ga"), "top1"] == 3.0

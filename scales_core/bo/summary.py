@@ -23,6 +23,7 @@ __all__ = [
     "FIGURE_FAMILIES",
     "METRICS",
     "best_of_families",
+    "compare_variants",
     "compare_with_paper",
     "iter_runs",
     "paired_verdict",
@@ -359,3 +360,32 @@ def proposal_norms(runs: Iterable[RunData]) -> tuple[pd.DataFrame, float]:
     norms = (pd.concat(frames, ignore_index=True) if frames
              else pd.DataFrame(columns=["method", "seed", "norm", "valid"]))
     return norms, float(np.median(np.concatenate(init))) if init else math.nan
+
+
+def compare_variants(frames: dict[str, pd.DataFrame], k: int = 10) -> pd.DataFrame:
+    r"""Protocol variants side by side on the seeds that all of them finished.
+
+    Args:
+        frames: Variant label -> :func:`load_sweep` output (e.g. the chapter's runs
+            and the same methods with one setting changed).
+        k: Size of the top-k mean.
+
+    Returns:
+        Index (variant, method); columns ``seeds``, ``validity``, ``top1``,
+        ``top10`` and ``mean_scales`` (means over the shared seeds). Empty when
+        the variants share no finished seed.
+    """
+    done = {label: f[f["complete"]] for label, f in frames.items()}
+    shared = set.intersection(*(set(f["seed"]) for f in done.values())) if done else set()
+    rows = {}
+    for label, f in done.items():
+        table = summarize_sweep(f[f["seed"].isin(shared)], k=k).set_index("method")
+        for method in table.index:
+            rows[(label, method)] = {
+                "seeds": int(table.loc[method, "n_seeds"]),
+                **{m: table.loc[method, f"{m}_mean"] for m in ("validity", "top1", "top10", "mean_scales")},
+            }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    if len(out):
+        out.index = pd.MultiIndex.from_tuples(out.index, names=["variant", "method"])
+    return out
