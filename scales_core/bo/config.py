@@ -133,7 +133,7 @@ class BOConfig:
 
     def to_dict(self) -> dict:
         """Plain-type view (for run headers). Fields added after runs were stored
-        (:data:`LATER_FIELDS`) appear only when set away from their default, so
+        (``LATER_FIELDS``) appear only when set away from their default, so
         the stored runs' headers keep matching."""
         out = asdict(self)
         for name, default in LATER_FIELDS.items():
