@@ -27,6 +27,12 @@ _POSITIVE_INTS = (
 #: What an invalid proposal adds to the GP data (:attr:`BOConfig.invalid`).
 INVALID_RULES = ("lowest", "drop")
 
+def check_invalid_rule(invalid: str) -> None:
+    """Raise ``ValueError`` unless ``invalid`` is one of ``INVALID_RULES``."""
+    if invalid not in INVALID_RULES:
+        raise ValueError(f"invalid must be one of {INVALID_RULES}, got {invalid!r}")
+
+
 #: Fields added after runs were stored, with the default those runs used.
 LATER_FIELDS = {"invalid": "lowest"}
 
@@ -122,8 +128,7 @@ class BOConfig:
             raise ValueError(
                 f"scales_grad must be 'exact' or 'cpa', got {self.scales_grad!r}"
             )
-        if self.invalid not in INVALID_RULES:
-            raise ValueError(f"invalid must be one of {INVALID_RULES}, got {self.invalid!r}")
+        check_invalid_rule(self.invalid)
         if self.scales_prior not in ("unit", "latent"):
             raise ValueError(
                 f"scales_prior must be 'unit' or 'latent', got {self.scales_prior!r}"

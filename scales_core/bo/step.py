@@ -13,7 +13,7 @@ from botorch.sampling import SobolQMCNormalSampler
 from torch import Tensor, nn
 
 from ..score import ScaLES, prior_score
-from .config import INVALID_RULES, BOConfig
+from .config import BOConfig, check_invalid_rule
 from .methods import MethodConfig
 from .optimize import hypercube_bounds, optimize_acqf_ga, optimize_acqf_lbfgs
 from .problem import Problem
@@ -37,8 +37,7 @@ class Observations:
     """
 
     def __init__(self, X: Tensor, Y: Tensor, invalid: str = "lowest") -> None:
-        if invalid not in INVALID_RULES:
-            raise ValueError(f"invalid must be one of {INVALID_RULES}, got {invalid!r}")
+        check_invalid_rule(invalid)
         self.X, self.Y, self.sizes, self.invalid = X, Y, [], invalid
 
     def start_step(self) -> tuple[Tensor, Tensor]:

@@ -170,6 +170,11 @@ def _per_run(group: pd.DataFrame, k: int) -> pd.Series:
     )
 
 
+def _run_metrics(frame: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
+    """:func:`_per_run` of every run, indexed by ``keys``."""
+    return frame.groupby(keys)[["valid", "objective", "scales"]].apply(_per_run, k=k)
+
+
 def summarize_sweep(
     frame: pd.DataFrame | str | Path, k: int = 10, complete_only: bool = False
 ) -> pd.DataFrame:
@@ -198,11 +203,7 @@ def summarize_sweep(
         frame = frame[frame["complete"]]
     if frame.empty:
         return pd.DataFrame(columns=["task", "method", "n_seeds"])
-    runs = (
-        frame.groupby(["task", "method", "seed"])[["valid", "objective", "scales"]]
-        .apply(_per_run, k=k)
-        .reset_index()
-    )
+    runs = _run_metrics(frame, ["task", "method", "seed"], k).reset_index()
     stats = runs.groupby(["task", "method"])[list(METRICS)].agg(["mean", "std"])
     stats.columns = [f"{m}_{'sd' if s == 'std' else s}" for m, s in stats.columns]
     stats["n_seeds"] = runs.groupby(["task", "method"])["seed"].nunique()
@@ -244,9 +245,7 @@ def per_run_metrics(frame: pd.DataFrame, k: int = 10) -> pd.DataFrame:
     Returns:
         Index (method, seed); columns as :data:`METRICS` and ``n_calls``.
     """
-    done = frame[frame["complete"]]
-    return (done.groupby(["method", "seed"])[["valid", "objective", "scales"]]
-            .apply(_per_run, k=k))
+    return _run_metrics(frame[frame["complete"]], ["method", "seed"], k)
 
 
 def compare_with_paper(frame: pd.DataFrame, task: str, k: int = 10) -> pd.DataFrame:
@@ -371,8 +370,8 @@ def compare_variants(frames: dict[str, pd.DataFrame], k: int = 10) -> pd.DataFra
         k: Size of the top-k mean.
 
     Returns:
-        Index (variant, method); columns ``seeds``, ``validity``, ``top1``,
-        ``top10`` and ``mean_scales`` (means over the shared seeds). Empty when
+        Index (variant, method); columns ``seeds`` and the :data:`METRICS`
+        (means over the shared seeds). Empty when
         the variants share no finished seed.
     """
     done = {label: f[f["complete"]] for label, f in frames.items()}
@@ -383,7 +382,7 @@ def compare_variants(frames: dict[str, pd.DataFrame], k: int = 10) -> pd.DataFra
         for method in table.index:
             rows[(label, method)] = {
                 "seeds": int(table.loc[method, "n_seeds"]),
-                **{m: table.loc[method, f"{m}_mean"] for m in ("validity", "top1", "top10", "mean_scales")},
+                **{m: table.loc[method, f"{m}_mean"] for m in METRICS},
             }
     out = pd.DataFrame.from_dict(rows, orient="index")
     if len(out):
