@@ -433,3 +433,45 @@ def test_invalid_rule_in_header_only_when_not_default():
     n0 = toy_problem().train_X.shape[0]
     valid_before = [sum(c["valid"] for c in data.oracle if c["step"] < t) for t in range(3)]
     assert [s["n_train"] for s in data.steps] == [n0 + v for v in valid_before]
+
+
+def test_refit_never_keeps_the_initial_fit(tmp_path, monkeypatch):
+    """``refit="never"`` (the published loop): one fit, on the initial data only."""
+    from scales_core.bo.step import StepRunner
+
+    assert "refit" not in BOConfig().to_dict()  # stored runs' headers keep matching
+    with pytest.raises(ValueError, match="refit must be"):
+        BOConfig(refit="sometimes")
+    config = BOConfig(**{**CONFIG.__dict__, "refit": "never"})
+    fits, sizes = [], []
+    fit, propose = StepRunner.fit, StepRunner.propose
+
+    def counting_fit(self, X, Y, state, fit=True):
+        fits.append((X.shape[0], fit))
+        return fit_(self, X, Y, state, fit)
+
+    def spying_propose(self, model, *args):
+        sizes.append(model.train_inputs[0].shape[0])
+        return propose(self, model, *args)
+
+    fit_ = fit
+    monkeypatch.setattr(StepRunner, "fit", counting_fit)
+    monkeypatch.setattr(StepRunner, "propose", spying_propose)
+    n0 = toy_problem().train_X.shape[0]
+    full = run_bo(toy_problem(), "ga", seed=5, config=config,
+                  path=tmp_path / "a.jsonl", progress=False)
+    assert fits == [(n0, True)]
+    assert sizes == [n0] * (config.n_steps * config.q)
+    assert full.header["parameters"]["refit"] == "never"
+    every = run_bo(toy_problem(), "ga", seed=5, config=CONFIG, progress=False)
+    assert _oracle(every)[: config.q] == _oracle(full)[: config.q]  # same first fit
+    assert [r["latent"] for r in every.oracle] != [r["latent"] for r in full.oracle]
+    # a killed run resumes from the saved initial fit, without fitting again
+    fits.clear()
+    path = tmp_path / "b.jsonl"
+    with pytest.raises(Killed):
+        run_bo(toy_problem(Counter(fail_after=3)), "ga", seed=5, config=config,
+               path=path, progress=False)
+    resumed = run_bo(toy_problem(), "ga", seed=5, config=config, path=path, progress=False)
+    assert fits == [(n0, True), (n0, False)]
+    assert _oracle(resumed) == _oracle(full)

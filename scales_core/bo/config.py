@@ -33,8 +33,11 @@ def check_invalid_rule(invalid: str) -> None:
         raise ValueError(f"invalid must be one of {INVALID_RULES}, got {invalid!r}")
 
 
+#: When the surrogate is fitted (:attr:`BOConfig.refit`).
+REFIT_RULES = ("every_step", "never")
+
 #: Fields added after runs were stored, with the default those runs used.
-LATER_FIELDS = {"invalid": "lowest"}
+LATER_FIELDS = {"invalid": "lowest", "refit": "every_step"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,15 @@ class BOConfig:
             published code's BO loop drops the NaN values of invalid decodes,
             ``les/opt/bo.py``, ``BayesianOptimizer.optimize``), which also keeps
             invalid latents out of the ascent's start points.
+        refit: ``"every_step"`` (the default: the surrogate is refitted, warm
+            started, on all observations at every step) or ``"never"`` (fitted
+            once on the initial data and kept for the whole run; only the
+            incumbent ``best_f`` and the start points see new observations). The
+            published BO loop does the latter, apparently by accident:
+            ``les/opt/bo.py``, ``BayesianOptimizer.fit_gp`` assigns ``self.gp``
+            on its first call only; later calls build (and, with ``use_dkl``,
+            train) a model, load the first call's ``state_dict`` into it and
+            return it to ``optimize``, which discards it.
         max_cholesky: Largest kernel matrix handled by Cholesky (exact and
             deterministic) instead of GPyTorch's iterative solvers.
         surrogate: The GP surrogate and its fit budget.
@@ -96,6 +108,7 @@ class BOConfig:
     half_width: float = 3.0
     scales_prior: str = "unit"
     invalid: str = "lowest"
+    refit: str = "every_step"
     max_cholesky: int = 5000
     surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
     device: str = "cpu"
@@ -129,6 +142,8 @@ class BOConfig:
                 f"scales_grad must be 'exact' or 'cpa', got {self.scales_grad!r}"
             )
         check_invalid_rule(self.invalid)
+        if self.refit not in REFIT_RULES:
+            raise ValueError(f"refit must be one of {REFIT_RULES}, got {self.refit!r}")
         if self.scales_prior not in ("unit", "latent"):
             raise ValueError(
                 f"scales_prior must be 'unit' or 'latent', got {self.scales_prior!r}"

@@ -173,6 +173,21 @@ def _resume_state(runner, record, data, states, t0) -> tuple[dict | None, ...]:
     return state, None
 
 
+def _fixed_model(runner: StepRunner, states: GPStateFile):
+    """The surrogate of ``refit="never"``: fitted once on the initial data.
+
+    Its parameters are saved as the state of step 0, so a resumed run rebuilds
+    the same model instead of fitting again."""
+    X0, Y0 = runner.problem.train_X, runner.problem.train_Y
+    X0, Y0 = X0.to(runner.device), Y0.to(runner.device)[:, None]
+    saved = states.load()
+    if saved is not None and saved[0] == 0:
+        return runner.fit(X0, Y0, saved[1], fit=False)
+    model = runner.fit(X0, Y0, None)
+    states.save(0, surrogate_state(model))
+    return model
+
+
 def _loop(
     runner: StepRunner, record: RunRecord, states: GPStateFile, progress: bool
 ) -> None:
@@ -188,7 +203,13 @@ def _loop(
         raise ValueError(
             f"{record.path}: oracle records after the incomplete step {t0}"
         )
-    state, fitted = _resume_state(runner, record, data, states, t0)
+    fixed, fixed_s = None, 0.0
+    if cfg.refit == "never":
+        tic = time.perf_counter()
+        fixed, state, fitted = _fixed_model(runner, states), None, None
+        fixed_s = time.perf_counter() - tic  # counted in the first step's fit_s
+    else:
+        state, fitted = _resume_state(runner, record, data, states, t0)
     threshold = record.data.init["threshold"]
     desc = f"{runner.problem.task}/{runner.method.name}/seed{seed}"
     with tqdm(total=cfg.n_steps, initial=t0, desc=desc, disable=not progress) as bar:
@@ -196,13 +217,16 @@ def _loop(
             times = dict(fit_s=0.0, acq_s=0.0, oracle_s=0.0, score_s=0.0)
             X, Y = data.start_step()
             tic = time.perf_counter()
-            if fitted is not None:  # fitted before the interruption
+            if fixed is not None:  # refit="never": the initial fit throughout
+                model = fixed
+            elif fitted is not None:  # fitted before the interruption
                 model, fitted = runner.fit(X, Y, fitted, fit=False), None
             else:
                 model = runner.fit(X, Y, state)
                 states.save(t, surrogate_state(model))
             state = surrogate_state(model)
-            times["fit_s"] = time.perf_counter() - tic
+            times["fit_s"] = time.perf_counter() - tic + fixed_s
+            fixed_s = 0.0
             gen = derive_generator(seed, t, "starts")
             starts = initialize_from_data(X, q * runner.restarts, gen, Y, cfg.start)
             starts = starts.reshape(q, runner.restarts, 1, -1)  # q x r x 1 x d
