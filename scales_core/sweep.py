@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 import warnings
@@ -35,6 +36,7 @@ import pandas as pd
 
 from ._checks import is_int
 from .bo.config import BOConfig
+from .bo.init_store import InitStore
 from .bo.loop import run_bo
 from .bo.methods import PAPER_METHODS, get_method
 from .bo.problem import make_problem, problem_info
@@ -72,7 +74,7 @@ def run_one(
     q: int | None = None,
     lr: float | None = None,
     scales_grad: str = "cpa",
-    surrogate: str = "exact",
+    surrogate: str | None = None,
     threads: int = 1,
     progress: bool = False,
     command: str | None = None,
@@ -95,7 +97,8 @@ def run_one(
         lr: Gradient-ascent step (default: the task's).
         scales_grad: ``"cpa"`` or ``"exact"`` ScaLES gradient (see
             :class:`~scales_core.bo.config.BOConfig`).
-        surrogate: ``"exact"`` GP or ``"deep_kernel"`` GP.
+        surrogate: ``"exact"`` GP or ``"deep_kernel"`` GP (default: the
+            dataset record's surrogate).
         threads: ``torch.set_num_threads`` for this process.
         progress: Show the run's tqdm bar.
         command: Command line for the run header.
@@ -132,7 +135,7 @@ def run_one(
         )
         if stored.done is not None:
             if stored_path == path and compact:  # finished before compaction existed
-                compact_run(path)
+                compact_run(path, sweep_init_store(out))
             return {**row, "status": "skipped", "seconds": 0.0, "n_oracle": None}
     torch.set_num_threads(threads)
     tic = time.perf_counter()
@@ -140,7 +143,7 @@ def run_one(
                            positions=positions)
     data = run_bo(
         problem, method, seed, config, path=path, progress=progress, command=command,
-        compact=compact,
+        compact=compact, init_store=sweep_init_store(out),
     )
     return {
         **row,
@@ -150,13 +153,18 @@ def run_one(
     }
 
 
+def sweep_init_store(out: str | os.PathLike) -> InitStore:
+    """The :class:`~scales_core.bo.init_store.InitStore` of a sweep folder: ``<out>/_init``."""
+    return InitStore(Path(out) / "_init")
+
+
 def run_config(
     task: str,
     steps: int | None = None,
     q: int | None = None,
     lr: float | None = None,
     scales_grad: str = "cpa",
-    surrogate: str = "exact",
+    surrogate: str | None = None,
     device: str = "cpu",
     overrides: dict | None = None,
 ) -> BOConfig:
@@ -170,8 +178,9 @@ def run_config(
     fields = dataset_for_task(task).bo_config_fields()
     given = dict(n_steps=steps, q=q, lr=lr)
     fields.update({k: v for k, v in given.items() if v is not None})
-    own = dict(scales_grad=scales_grad, surrogate=SurrogateConfig(kind=surrogate),
-               device=device)
+    own = dict(scales_grad=scales_grad, device=device)
+    if surrogate is not None:  # the record's surrogate fields, of this kind
+        own["surrogate"] = SurrogateConfig(**{**fields.pop("surrogate", {}), "kind": surrogate})
     overrides = dict(overrides or {})
     twice = sorted((set(given) | set(own)) & set(overrides))
     if twice:
@@ -292,7 +301,7 @@ def run_sweep(
     q: int | None = None,
     lr: float | None = None,
     scales_grad: str = "cpa",
-    surrogate: str = "exact",
+    surrogate: str | None = None,
     threads: int = 1,
     processes: bool = True,
     command: str | None = None,
@@ -318,7 +327,8 @@ def run_sweep(
         lr: Gradient-ascent step (default: the task's).
         scales_grad: ``"cpa"`` or ``"exact"`` ScaLES gradient (see
             :class:`~scales_core.bo.config.BOConfig`).
-        surrogate: ``"exact"`` GP or ``"deep_kernel"`` GP.
+        surrogate: ``"exact"`` GP or ``"deep_kernel"`` GP (default: the
+            dataset record's surrogate).
         threads: Torch threads per run.
         processes: Local workers are processes (``False``: threads, for tests).
         command: Command line for the run headers.
@@ -462,7 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--scales-grad", choices=("cpa", "exact"), default="cpa")
     parser.add_argument(
-        "--surrogate", choices=("exact", "deep_kernel"), default="exact"
+        "--surrogate", choices=("exact", "deep_kernel"), default=None,
+        help="default: the dataset record's (deep_kernel for the GuacaMol tasks)",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")

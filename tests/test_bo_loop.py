@@ -475,3 +475,52 @@ def test_refit_never_keeps_the_initial_fit(tmp_path, monkeypatch):
     resumed = run_bo(toy_problem(), "ga", seed=5, config=config, path=path, progress=False)
     assert fits == [(n0, True), (n0, False)]
     assert _oracle(resumed) == _oracle(full)
+
+
+def test_init_store_shares_latents_and_caches_the_threshold_scores(tmp_path, monkeypatch):
+    """Compacted runs refer to one shared latents file; ES scores are computed once."""
+    from scales_core.bo import InitStore
+    from scales_core.bo import step as step_module
+
+    problem = toy_problem()
+    problem.info = {**problem.info, "checkpoint": "toy"}
+    store = tmp_path / "_init"
+    calls = []
+    values = step_module.score_values
+
+    def counting_values(score, X, batch_size=256):
+        calls.append(X.shape[0])
+        return values(score, X, batch_size)
+
+    monkeypatch.setattr(step_module, "score_values", counting_values)
+    runs = {}
+    for method in ("scales_es_50", "scales_es_75", "ga"):
+        path = tmp_path / "toy" / method / "seed0.jsonl"
+        inline = run_bo(problem, method, seed=0, config=CONFIG, progress=False)
+        stored = run_bo(problem, method, seed=0, config=CONFIG, path=path,
+                        progress=False, init_store=store)
+        runs[method] = read_run(path)
+        assert _oracle(stored) == _oracle(inline)  # the store changes no record
+        assert stored.init["threshold"] == inline.init["threshold"]
+    # two in-memory ES runs compute the scores; the two that share the store, once
+    assert calls == [problem.train_X.shape[0]] * 3
+    files = sorted(p.name for p in store.iterdir())
+    assert len(files) == 2 and files[0].endswith(".latents.npy")
+    for method, run in runs.items():
+        assert "latents" not in run.init and run.init["latents_file"].startswith("../../")
+        np.testing.assert_array_equal(
+            run.init_latents(), problem.train_X.numpy().astype(np.float32))
+    # a changed file is refused
+    latents = store / files[0]
+    np.save(latents, np.zeros((2, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="differs"):
+        runs["ga"].init_latents()
+    assert InitStore.key(problem.train_X) == files[0].split(".")[0]
+
+
+def test_a_constant_stopping_score_is_refused():
+    """UC of a decoder without dropout is 0 everywhere: no threshold can stop anything."""
+    problem = toy_problem()
+    problem.decoder.net[2].p = 0.0  # the toy decoder's only dropout
+    with pytest.raises(ValueError, match="uc score is 0 on every initial latent"):
+        run_bo(problem, "uc_es_95", seed=0, config=CONFIG, progress=False)

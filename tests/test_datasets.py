@@ -169,7 +169,14 @@ def test_builtin_records():
     assert SMILES.bo_model == SMILES.model == "smiles_gru_1"
     assert EXPRESSIONS.bo_model == EXPRESSIONS.model == "expressions_gru_1"
     assert SMILES.bo_config_fields()["half_width"] == pytest.approx(0.025)
-    assert SELFIES.bo == BODefaults(1000, 250, 5, 1.0, 3.0)
+    assert SELFIES.bo.n_init == 1000 and SELFIES.bo.n_steps == 250
+    assert SELFIES.bo.surrogate["kind"] == "deep_kernel"  # the published DKL GP
+    from scales_core.sweep import run_config
+
+    config = run_config("zaleplon_mpo")
+    assert config.surrogate.hidden == (1000, 500, 50) and config.surrogate.features == 12
+    assert run_config("zaleplon_mpo", surrogate="exact").surrogate.kind == "exact"
+    assert run_config("expressions").surrogate == run_config("expressions", surrogate="exact").surrogate
     assert dataset_for_model("smiles_lstm_0.1") is SMILES
     assert dataset_for_kind("char_expressions") is EXPRESSIONS
     assert EXPRESSIONS.training.char_sizes["max_len"] == 19
@@ -229,7 +236,9 @@ def test_toy_record_runs_everywhere(toy):
 
     problem = make_problem("toy_count_a", seed=0)
     assert problem.info == dict(checkpoint="toy_mlp", n_init=12, data_seed=0)
-    assert all(_toy_valid(s) for s in problem.strings)
+    # invalid items of the first draw are replaced: n_init valid labelled points
+    assert all(_toy_valid(s) for s in problem.strings) and len(problem.strings) == 12
+    assert not all(_toy_valid(s) for s in _toy_pool(12, 0)[:12])
     config = BOConfig(n_steps=toy.bo.n_steps, q=toy.bo.q, lr=toy.bo.lr,
                       half_width=toy.bo.half_width, mc_samples=32,
                       surrogate=SurrogateConfig(maxiter_cold=20))

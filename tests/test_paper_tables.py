@@ -53,4 +53,22 @@ def test_b4_logp_table():
     for method, (pct, _) in PAPER_TABLE2_VALIDITY["logp"].items():
         assert abs(PAPER_B4_LOGP[method][0][0] * 100 - pct) <= 1, method
     with pytest.raises(ValueError, match="no paper BO table"):
-        paper_table("zaleplon_mpo")
+        paper_table("toy_task")
+
+
+def test_guacamol_tables_and_table3():
+    from scales_core.bo import PAPER_BO_TABLES, PAPER_TABLE3_VALIDITY
+
+    methods = {"ga", "lbfgs_1", "lbfgs_5", "lbfgs_10", "prior_0.2", "prior_0.5",
+               "prior_0.8", "uc_es_75", "uc_es_95", "uc_es_100", "scales_0.2",
+               "scales_0.5", "scales_0.8"}
+    for task in ("ranolazine_mpo", "zaleplon_mpo", "perindopril_mpo"):
+        table = paper_table(task).set_index("method")
+        assert set(table.index) == methods
+        assert ((table["validity_mean"] > 0) & (table["validity_mean"] < 1)).all()
+        # Table 3 repeats the validity column, except ranolazine's UC rows
+        for method, (pct, _) in PAPER_TABLE3_VALIDITY[task].items():
+            gap = abs(PAPER_BO_TABLES[task][method][0][0] * 100 - pct)
+            assert gap <= 1 + 1e-9 or (task, method[:2]) == ("ranolazine_mpo", "uc"), method
+    assert paper_table("zaleplon_mpo").set_index("method").loc["scales_0.8", "top10_mean"] == 0.35
+    assert PAPER_TABLE3_VALIDITY["ranolazine_mpo"]["scales_0.8"] == (58, 0.7)

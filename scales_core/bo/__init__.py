@@ -6,6 +6,7 @@ r"""Latent space Bayesian optimization with ScaLES (paper Sec. 4).
 * :mod:`~scales_core.bo.stopping`: early stopping by a score threshold.
 * :mod:`~scales_core.bo.methods`: the paper's methods by name.
 * :mod:`~scales_core.bo.records`: append-only run records and resuming.
+* :mod:`~scales_core.bo.init_store`: initial latents and their scores, shared by runs.
 * :mod:`~scales_core.bo.config`: run parameters (:class:`BOConfig`).
 * :mod:`~scales_core.bo.seeding`: per-step seeds (deterministic resumes).
 * :mod:`~scales_core.bo.step`: the data set and the proposal of one point.
@@ -17,6 +18,7 @@ r"""Latent space Bayesian optimization with ScaLES (paper Sec. 4).
 from __future__ import annotations
 
 from .config import BOConfig
+from .init_store import InitStore, load_init_latents
 from .loop import run_bo
 from .methods import (
     METHODS,
@@ -46,8 +48,10 @@ from .records import (
 from .published import PublishedPenalty
 from .seeding import derive_generator, derive_seed
 from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
-from .paper_tables import (PAPER_B3_EXPRESSIONS, PAPER_B4_LOGP, PAPER_BO_TABLES,
+from .paper_tables import (PAPER_B3_EXPRESSIONS, PAPER_B4_LOGP, PAPER_B5_RANOLAZINE,
+                           PAPER_B6_ZALEPLON, PAPER_B7_PERINDOPRIL, PAPER_BO_TABLES,
                            PAPER_TABLE1_AUROC, PAPER_TABLE2_VALIDITY,
+                           PAPER_TABLE3_VALIDITY,
                            PAPER_TABLE5_SECONDS, paper_table, paper_table1, paper_table5)
 from .plots import plot_paired, plot_trajectories, plot_validity
 from .summary import (
@@ -71,6 +75,7 @@ from .surrogate import DeepKernel, SurrogateConfig, fit_surrogate, surrogate_sta
 __all__ = [
     "BOConfig",
     "DeepKernel",
+    "InitStore",
     "GPStateFile",
     "METHODS",
     "FIGURE_FAMILIES",
@@ -86,9 +91,13 @@ __all__ = [
     "proposal_norms",
     "PAPER_B3_EXPRESSIONS",
     "PAPER_B4_LOGP",
+    "PAPER_B5_RANOLAZINE",
+    "PAPER_B6_ZALEPLON",
+    "PAPER_B7_PERINDOPRIL",
     "PAPER_BO_TABLES",
     "PAPER_TABLE1_AUROC",
     "PAPER_TABLE2_VALIDITY",
+    "PAPER_TABLE3_VALIDITY",
     "PAPER_TABLE5_SECONDS",
     "MethodConfig",
     "PAPER_METHODS",
@@ -111,6 +120,7 @@ __all__ = [
     "hypercube_bounds",
     "initialize_from_data",
     "iter_runs",
+    "load_init_latents",
     "load_step_times",
     "load_sweep",
     "paper_table",

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from ..provenance import provenance
 from .config import BOConfig
+from .init_store import InitStore
 from .methods import MethodConfig, get_method
 from .optimize import initialize_from_data
 from .problem import Problem
@@ -59,6 +60,7 @@ def run_bo(
     progress: bool = True,
     command: str | None = None,
     compact: bool = True,
+    init_store: InitStore | str | os.PathLike | None = None,
 ) -> RunData:
     r"""Run (or resume) one BO run and record every oracle call.
 
@@ -77,6 +79,10 @@ def run_bo(
             (:func:`~scales_core.bo.records.compact_run`). A path whose compacted
             file exists is a finished run: its records are returned (after the
             header check) and nothing is run.
+        init_store: A folder (or :class:`~scales_core.bo.init_store.InitStore`)
+            shared by runs: the compacted run keeps its initial latents there
+            instead of inline, and the ScaLES values of the initial latents (an
+            early-stopping threshold) are computed once per initial set.
 
     Returns:
         The records (:class:`~scales_core.bo.records.RunData`; latents in float64
@@ -91,6 +97,8 @@ def run_bo(
     config = BOConfig() if config is None else config
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    if init_store is not None and not isinstance(init_store, InitStore):
+        init_store = InitStore(init_store)
     runner = StepRunner(problem, method, seed, config)
     n = problem.train_X.shape[0]
     if config.q * runner.restarts > n:
@@ -123,7 +131,7 @@ def run_bo(
                     "strings": problem.strings,
                     "values": problem.train_Y.tolist(),
                     "latents": problem.train_X.tolist(),
-                    "threshold": runner.threshold(),
+                    "threshold": runner.threshold(init_store),
                 }
             )
         else:
@@ -132,7 +140,7 @@ def run_bo(
             _loop(runner, record, GPStateFile(record.path), progress)
         data = record.data
     if path is not None and compact:
-        compact_run(path)
+        compact_run(path, init_store)
     return data
 
 

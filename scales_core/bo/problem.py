@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from ..datasets import DATASETS, Dataset, dataset_for_task
+from ..datasets.record import encodable
 from ..jacobian import check_positions
 from ..paths import DataNotFoundError
 from ..tasks import get_task
@@ -153,6 +154,36 @@ def problem_info(
     return info
 
 
+def _valid_initial_set(record, vae, task, strings, n_init, seed):
+    """``n_init`` valid initial strings and their values.
+
+    When some of the record's first ``n_init`` strings are invalid (SELFIES: about
+    7 % of MOSES molecules fail the quality filters), a larger seeded draw is
+    taken and its first ``n_init`` valid strings kept, so the GP starts from
+    ``n_init`` labelled points as in the paper (1,000 for GuacaMol).
+
+    Raises:
+        ValueError: when the record's pool has fewer than ``n_init`` valid items.
+    """
+    evaluate = get_task(task).evaluate
+    size = n_init
+    while True:
+        values, valid, _ = evaluate(strings)
+        keep = np.flatnonzero(valid)[:n_init]
+        if len(keep) == n_init:
+            return [strings[i] for i in keep], values[keep]
+        size = int(math.ceil(size * 1.2 * n_init / max(len(keep), 1)))
+        logger.info("%d of %d initial strings are invalid; drawing %d",
+                    len(strings) - int(valid.sum()), len(strings), size)
+        pool = encodable(vae, record.bo_pool(size, seed), size)
+        if len(pool) <= len(strings):
+            raise ValueError(
+                f"task {task!r}: only {len(keep)} of {len(strings)} candidate "
+                f"initial items are valid, {n_init} needed"
+            )
+        strings = pool
+
+
 def make_problem(
     task: str,
     n_init: int | None = None,
@@ -171,7 +202,8 @@ def make_problem(
     logP: random ZINC-250k molecules (the JT-VAE valid split, the closest to its
     training set here) that the SMILES VAE can tokenize. GuacaMol MPO tasks:
     random MOSES training molecules that the SELFIES VAE can tokenize. Invalid
-    initial items are dropped.
+    initial items are replaced from a larger seeded draw, so the set holds
+    ``n_init`` valid items.
 
     Args:
         task: A task served by a registered dataset record (``"expressions"``,
@@ -208,10 +240,7 @@ def make_problem(
             "BOConfig(half_width=...) in this VAE's units", checkpoint,
             vae.latent_scale, record.name, record.latent_scale,
         )
-    values, valid, _ = get_task(task).evaluate(strings)
-    if not valid.all():
-        logger.warning("dropping %d invalid initial strings", int((~valid).sum()))
-    strings = [s for s, ok in zip(strings, valid) if ok]
+    strings, values = _valid_initial_set(record, vae, task, strings, n_init, seed)
     with torch.no_grad():
         X = vae.encode(strings).to("cpu", torch.float64)
 
@@ -225,7 +254,7 @@ def make_problem(
         evaluate=get_task(task).evaluate,
         strings=strings,
         train_X=X,
-        train_Y=torch.as_tensor(values[valid], dtype=torch.float64),
+        train_Y=torch.as_tensor(values, dtype=torch.float64),
         rho=record.rho,
         latent_scale=float(vae.latent_scale),
         positions=info.get("positions"),

@@ -151,6 +151,7 @@ class RunData:
         oracle: ``oracle`` records in file order.
         steps: ``step`` records in file order.
         done: The ``done`` record, or ``None``.
+        source: The file it was read from (``None`` for a run kept in memory).
     """
 
     header: dict
@@ -158,6 +159,15 @@ class RunData:
     oracle: list[dict] = field(default_factory=list)
     steps: list[dict] = field(default_factory=list)
     done: dict | None = None
+    source: Path | None = None
+
+    def init_latents(self):
+        r"""The `n x d` initial latents (a float64 array), inline or from the
+        :class:`~scales_core.bo.init_store.InitStore` file the record names;
+        ``None`` without an ``init`` record."""
+        from .init_store import load_init_latents
+
+        return None if self.init is None else load_init_latents(self.init, self.source)
 
     def calls(self, step: int) -> dict[int, dict]:
         """Oracle records of ``step`` by index within the step."""
@@ -249,9 +259,15 @@ def _float32_text(value: float) -> float:
     return float(str(np.float32(value)))
 
 
-def _compact_record(record: dict) -> dict:
+def _compact_record(record: dict, path: Path, store) -> dict:
     if record.get("type") == "oracle" and record.get("latent") is not None:
         return {**record, "latent": [_float32_text(x) for x in record["latent"]]}
+    if record.get("type") == "init" and record.get("latents") is not None and store:
+        X = torch.tensor(record["latents"], dtype=torch.float64)
+        file, sha = store.put_latents(X)
+        out = {k: v for k, v in record.items() if k != "latents"}
+        ref = os.path.relpath(file, path.parent)
+        return {**out, "latents_file": ref, "latents_sha256": sha}
     if record.get("type") == "init" and record.get("latents") is not None:
         latents = [[_float32_text(x) for x in row] for row in record["latents"]]
         return {**record, "latents": latents}
@@ -260,7 +276,7 @@ def _compact_record(record: dict) -> dict:
     return record
 
 
-def compact_run(path: str | os.PathLike) -> Path:
+def compact_run(path: str | os.PathLike, store=None) -> Path:
     r"""Replace a finished run's ``.jsonl`` by ``<name>.gz`` (float32 latents).
 
     The compacted file is written beside it under a temporary name, synced and
@@ -270,6 +286,9 @@ def compact_run(path: str | os.PathLike) -> Path:
 
     Args:
         path: The run's ``.jsonl`` file.
+        store: An :class:`~scales_core.bo.init_store.InitStore`: the initial
+            latents go there (shared by the runs of the same initial set) and
+            the ``init`` record names the file; ``None`` keeps them inline.
 
     Returns:
         The compacted file's path.
@@ -289,7 +308,8 @@ def compact_run(path: str | os.PathLike) -> Path:
     with open(tmp, "wb") as raw:
         with gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=9, mtime=0) as fh:
             for record in records:
-                line = json.dumps(_compact_record(record), allow_nan=False) + "\n"
+                compacted = _compact_record(record, path, store)
+                line = json.dumps(compacted, allow_nan=False) + "\n"
                 fh.write(line.encode("utf-8"))
         raw.flush()
         os.fsync(raw.fileno())
@@ -314,7 +334,7 @@ def read_run(path: str | os.PathLike) -> RunData:
     records, _ = _read_lines(path)
     if not records:
         raise _not_a_run(Path(path), "no complete header line")
-    data = RunData(header=records[0])
+    data = RunData(header=records[0], source=path)
     for record in records[1:]:
         data.add(record)
     return data

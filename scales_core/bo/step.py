@@ -19,7 +19,8 @@ from .optimize import hypercube_bounds, optimize_acqf_ga, optimize_acqf_lbfgs
 from .problem import Problem
 from .published import PublishedPenalty
 from .seeding import derive_seed
-from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
+from .init_store import InitStore
+from .stopping import ScoreThresholdStopping, SeededScore, quantile_of, score_values
 from .surrogate import fit_surrogate
 
 __all__ = ["OPTIMIZERS", "PENALTIES", "STOPPING", "Observations", "StepRunner"]
@@ -97,13 +98,29 @@ class StepRunner:
         """The early-stopping score; a UC score is seeded by ``(seed, *keys)``."""
         return STOPPING[self.method.stopping].score(self, keys)
 
-    def threshold(self) -> float | None:
-        """The stopping threshold: the method's quantile on the initial latents."""
+    def threshold(self, store: InitStore | None = None) -> float | None:
+        """The stopping threshold: the method's quantile on the initial latents.
+
+        Args:
+            store: Where the score values of the initial latents are cached
+                across runs (deterministic scores of a named checkpoint only).
+        """
         if self.method.stopping is None:
             return None
         score = self.stopping_score("threshold")
         X = self.problem.train_X.to(self.device)
-        return score_quantile(score, X, self.method.quantile)
+        name = STOPPING[self.method.stopping].cache_name(self)
+        if store is None or name is None:
+            values = score_values(score, X)
+        else:
+            values = store.scores(X, name, partial(score_values, score))
+        if bool((values == values[0]).all()):
+            raise ValueError(
+                f"{self.method.name}: the {self.method.stopping} score is "
+                f"{float(values[0]):g} on every initial latent, so no threshold "
+                "separates anything (a decoder without dropout has UC 0 everywhere)"
+            )
+        return quantile_of(values, self.method.quantile)
 
     def fit(self, X: Tensor, Y: Tensor, state: dict | None, fit: bool = True):
         """Fit (or, with ``fit=False``, rebuild) the surrogate on `n x d`, `n x 1`."""
@@ -213,10 +230,14 @@ class StoppingRule:
             ``(seed, *keys)``).
         reject_above: Reject an update whose score is above the threshold (else
             below).
+        cache_name: ``runner -> name`` under which the score's values on the
+            initial latents may be cached (:class:`~scales_core.bo.init_store.
+            InitStore`), or ``None`` where they may not (a random score).
     """
 
     score: Callable
     reject_above: bool
+    cache_name: Callable[[StepRunner], str | None] = lambda runner: None
 
 
 def _uc_score(runner: StepRunner, keys: tuple) -> SeededScore:
@@ -247,7 +268,18 @@ PENALTIES: dict[str | None, Callable[[StepRunner], object]] = {
 }
 
 #: Stopping score name (:attr:`MethodConfig.stopping`) -> score and direction.
+def _scales_cache_name(runner: StepRunner) -> str | None:
+    """What the ScaLES values depend on besides the latents (``None``: an unnamed decoder)."""
+    checkpoint = runner.problem.info.get("checkpoint")
+    if checkpoint is None:
+        return None
+    s = runner.scales
+    return (f"scales-{checkpoint}-rho{s.rho:g}-pos{s.positions}"
+            f"-prior{s.prior_scale:g}-{s.formula}")
+
+
 STOPPING: dict[str, StoppingRule] = {
-    "scales": StoppingRule(lambda runner, keys: runner.scales, reject_above=False),
+    "scales": StoppingRule(lambda runner, keys: runner.scales, reject_above=False,
+                           cache_name=_scales_cache_name),
     "uc": StoppingRule(_uc_score, reject_above=True),
 }

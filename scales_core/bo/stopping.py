@@ -67,10 +67,19 @@ def score_quantile(
         raise ValueError(
             f"reference latents must be a non-empty n x d tensor, got {tuple(X.shape)}"
         )
+    return quantile_of(score_values(score, X, batch_size), quantile)
+
+
+def score_values(score: Score, X: Tensor, batch_size: int = 256) -> Tensor:
+    r"""``score`` on `n x d` latents, ``batch_size`` per call: an `n` float64 tensor."""
     with torch.no_grad():
-        values = torch.cat(
-            [score(chunk).detach().double() for chunk in X.split(batch_size)]
-        )
+        return torch.cat([score(chunk).detach().double() for chunk in X.split(batch_size)])
+
+
+def quantile_of(values: Tensor, quantile: float) -> float:
+    r"""The ``quantile``-th percentile (in ``[0, 100]``) of `n` finite values."""
+    if not 0 <= quantile <= 100:
+        raise ValueError(f"quantile must be in [0, 100], got {quantile}")
     if not torch.isfinite(values).all():
         raise ValueError("the score is not finite on some reference latents")
     return float(torch.quantile(values, quantile / 100.0))

@@ -354,8 +354,9 @@ def proposal_norms(runs: Iterable[RunData]) -> tuple[pd.DataFrame, float]:
             "method": run.header["method"], "seed": run.header["seed"],
             "norm": np.linalg.norm(z, axis=1), "valid": [bool(r["valid"]) for r in run.oracle],
         }))
-        if run.init is not None and run.init.get("latents"):
-            init.append(np.linalg.norm(np.asarray(run.init["latents"], dtype=float), axis=1))
+        latents = run.init_latents()
+        if latents is not None and len(latents):
+            init.append(np.linalg.norm(latents, axis=1))
     norms = (pd.concat(frames, ignore_index=True) if frames
              else pd.DataFrame(columns=["method", "seed", "norm", "valid"]))
     return norms, float(np.median(np.concatenate(init))) if init else math.nan

@@ -8,7 +8,8 @@ the latent box, so lengthscales keep their meaning from step to step) and a
 * ``kind="exact"``: BoTorch's default ARD RBF kernel, fitted with
   :func:`botorch.fit.fit_gpytorch_mll` (L-BFGS-B), capped at ``maxiter_cold``
   iterations from the defaults and ``maxiter`` when warm-started.
-* ``kind="deep_kernel"``: ``ScaleKernel(RBF|Matern)`` on the output of a small MLP
+* ``kind="deep_kernel"``: ``ScaleKernel(RBF|Matern)`` (one lengthscale per feature)
+  on the output of an MLP
   (Wilson et al. 2016; the latent is high-dimensional for the SELFIES VAE), trained
   with Adam through :func:`botorch.optim.fit.fit_gpytorch_mll_torch`.
 
@@ -176,7 +177,9 @@ def fit_surrogate(
     d = train_X.shape[-1]
     covar_module = None
     if config.kind == "deep_kernel":
-        base = RBFKernel() if config.base_kernel == "rbf" else MaternKernel(nu=2.5)
+        k = config.features  # one lengthscale per feature
+        base = (RBFKernel(ard_num_dims=k) if config.base_kernel == "rbf"
+                else MaternKernel(nu=2.5, ard_num_dims=k))
         mlp = _mlp(d, tuple(config.hidden), config.features, config.seed)
         covar_module = DeepKernel(mlp, ScaleKernel(base))
     with warnings.catch_warnings():

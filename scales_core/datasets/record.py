@@ -46,6 +46,8 @@ class BODefaults:
             published ``z_bounds`` of ``[-3, 3]`` for a unit prior.
         model: The checkpoint the paper's BO used, where it is not the record's
             :attr:`Dataset.model` (``None``: that one).
+        surrogate: :class:`~scales_core.bo.surrogate.SurrogateConfig` fields of
+            the dataset's GP surrogate (empty: the exact ARD GP).
     """
 
     n_init: int = 500
@@ -54,6 +56,7 @@ class BODefaults:
     lr: float = 0.5
     half_width: float = 3.0
     model: str | None = None
+    surrogate: dict = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -253,9 +256,13 @@ class Dataset:
 
     def bo_config_fields(self) -> dict:
         r"""The record's BO defaults as :class:`~scales_core.bo.config.BOConfig`
-        fields (raw latent units): ``n_steps``, ``q``, ``lr``, ``half_width``."""
-        return dict(n_steps=self.bo.n_steps, q=self.bo.q, lr=self.bo.lr,
-                    half_width=self.bo.half_width * self.latent_scale)
+        fields (raw latent units): ``n_steps``, ``q``, ``lr``, ``half_width``, and
+        ``surrogate`` (a dict of its fields) where the record sets one."""
+        fields = dict(n_steps=self.bo.n_steps, q=self.bo.q, lr=self.bo.lr,
+                      half_width=self.bo.half_width * self.latent_scale)
+        if self.bo.surrogate:
+            fields["surrogate"] = dict(self.bo.surrogate)
+        return fields
 
     @property
     def notions(self) -> tuple[Validity, ...]:
