@@ -338,3 +338,12 @@ def test_compare_variants_on_shared_seeds(tmp_path):
     assert table.loc[("base", "ga"), "seeds"] == 1
     assert table.loc[("base", "ga"), "validity"] == 0.5 and table.loc[("base", "ga"), "top1"] == 1.0
     assert table.loc[("drop", "ga"), "validity"] == 1.0 and table.loc[("drop", "ga"), "top1"] == 3.0
+
+
+def test_local_workers_keep_glibc_trim_threshold():
+    """Dask's MALLOC_TRIM_THRESHOLD_=65536 doubled the SELFIES ascent time; workers drop it."""
+    from scales_core.sweep import _worker_environ
+
+    environ = _worker_environ()["distributed.nanny.pre-spawn-environ"]
+    assert "MALLOC_TRIM_THRESHOLD_" not in environ
+    assert environ["OMP_NUM_THREADS"] == 1  # the thread caps stay

@@ -158,3 +158,23 @@ def test_evaluate_mpo_uses_quality_filters() -> None:
     )
     assert "alert" in reasons[1] and np.isnan(values[1:]).all()
     assert not task.is_valid(azo) and task.is_valid("CCO")
+
+
+def test_a_missing_data_file_is_raised_not_called_invalid() -> None:
+    """A check that cannot read its data would make every string invalid: it raises."""
+    from scales_core.paths import DataNotFoundError
+    from scales_core.tasks import Outcome, Task
+
+    def missing(text):
+        raise DataNotFoundError("data file 'rd_filters/rules.json' not found")
+
+    def broken(text):
+        raise ValueError("unparsable")
+
+    ok = lambda text: Outcome(1.0, None)  # noqa: E731
+    with pytest.raises(DataNotFoundError, match="rules.json"):
+        Task("t", "toy", ok, missing).evaluate(["CCO"])
+    with pytest.raises(DataNotFoundError):
+        Task("t", "toy", missing, lambda text: None).evaluate(["CCO"])
+    values, valid, reasons = Task("t", "toy", ok, broken).evaluate(["CCO"])
+    assert not valid[0] and math.isnan(values[0]) and "ValueError: unparsable" in reasons[0]

@@ -168,10 +168,15 @@ def _valid_initial_set(record, vae, task, strings, n_init, seed):
     evaluate = get_task(task).evaluate
     size = n_init
     while True:
-        values, valid, _ = evaluate(strings)
+        values, valid, reasons = evaluate(strings)
         keep = np.flatnonzero(valid)[:n_init]
         if len(keep) == n_init:
             return [strings[i] for i in keep], values[keep]
+        if len(keep) < n_init / 10:  # a broken check, not a few bad items
+            raise ValueError(
+                f"task {task!r}: only {len(keep)} of {len(strings)} initial items are "
+                f"valid (reasons include {sorted({r for r in reasons if r})[:3]})"
+            )
         size = int(math.ceil(size * 1.2 * n_init / max(len(keep), 1)))
         logger.info("%d of %d initial strings are invalid; drawing %d",
                     len(strings) - int(valid.sum()), len(strings), size)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..paths import DataNotFoundError
+from ..sources import ChecksumError
 from .objectives import (
     Outcome,
     expression_objective,
@@ -28,6 +30,9 @@ from .validity import (
     quality_filter_reason,
     smiles_invalid_reason,
 )
+
+#: Errors of the set-up (data files), raised rather than turned into invalid strings.
+_SETUP_ERRORS = (DataNotFoundError, ChecksumError)
 
 __all__ = ["TASKS", "Task", "evaluate", "get_task", "register_task", "unregister_task"]
 
@@ -59,6 +64,8 @@ class Task:
     def _reason(self, text: str) -> str | None:
         try:
             return self.invalid_reason(text)
+        except _SETUP_ERRORS:
+            raise  # a missing or damaged data file is no property of the string
         except Exception as error:  # noqa: BLE001 - a batch never raises
             return f"validity check raised {type(error).__name__}: {error}"
 
@@ -66,6 +73,10 @@ class Task:
         self, strings: Iterable[str]
     ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
         """Validity and objective of a batch; never raises for a string.
+
+        A string whose check or objective raises is invalid, with the error as its
+        reason; a missing or damaged data file (``DataNotFoundError``,
+        ``ChecksumError``) is raised instead, since it would make every string invalid.
 
         Args:
             strings: decoded strings.
@@ -99,6 +110,8 @@ class Task:
             if reason is None:
                 try:
                     value, reason = self.objective(text)
+                except _SETUP_ERRORS:
+                    raise
                 except Exception as error:  # noqa: BLE001 - a batch never raises
                     value, reason = math.nan, f"{type(error).__name__}: {error}"
                 if reason is None and not math.isfinite(value):
