@@ -431,12 +431,16 @@ def run_sweep(
     return pd.DataFrame(rows).sort_values(["task", "method", "seed"], ignore_index=True)
 
 
-#: The environment of local Dask workers. Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536,
-#: which makes glibc hand every large temporary back to the kernel and fault it in again:
-#: a ScaLES ascent step through the SELFIES transformer (tensors of 256 tangents x 60
-#: positions) took 13.4 s per point under it and 6.9 s under glibc's default (one thread).
-#: The threshold is left to glibc; the other variables (thread caps) stay.
 def _worker_environ() -> dict:
+    """The Dask configuration of local workers' environment.
+
+    Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536``, which makes glibc hand
+    every large temporary back to the kernel and fault it in again: a ScaLES
+    ascent step through the SELFIES transformer (tensors of 256 tangents x 60
+    positions) took 13.4 s per point under it and 6.9 s under glibc's default
+    (one thread). The threshold is left to glibc; the other variables (thread
+    caps) stay.
+    """
     import dask
     import distributed  # noqa: F401 - loads its configuration defaults
 

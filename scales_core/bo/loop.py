@@ -211,12 +211,8 @@ def _loop(
         raise ValueError(
             f"{record.path}: oracle records after the incomplete step {t0}"
         )
-    fixed, fixed_s = None, 0.0
-    if cfg.refit == "never":
-        tic = time.perf_counter()
-        fixed, state, fitted = _fixed_model(runner, states), None, None
-        fixed_s = time.perf_counter() - tic  # counted in the first step's fit_s
-    else:
+    fixed = None  # refit="never": the initial fit, made in the first step run here
+    if cfg.refit != "never":
         state, fitted = _resume_state(runner, record, data, states, t0)
     threshold = record.data.init["threshold"]
     desc = f"{runner.problem.task}/{runner.method.name}/seed{seed}"
@@ -225,16 +221,18 @@ def _loop(
             times = dict(fit_s=0.0, acq_s=0.0, oracle_s=0.0, score_s=0.0)
             X, Y = data.start_step()
             tic = time.perf_counter()
-            if fixed is not None:  # refit="never": the initial fit throughout
+            if cfg.refit == "never":
+                if fixed is None:
+                    fixed = _fixed_model(runner, states)
                 model = fixed
             elif fitted is not None:  # fitted before the interruption
                 model, fitted = runner.fit(X, Y, fitted, fit=False), None
+                state = surrogate_state(model)
             else:
                 model = runner.fit(X, Y, state)
-                states.save(t, surrogate_state(model))
-            state = surrogate_state(model)
-            times["fit_s"] = time.perf_counter() - tic + fixed_s
-            fixed_s = 0.0
+                state = surrogate_state(model)
+                states.save(t, state)
+            times["fit_s"] = time.perf_counter() - tic
             gen = derive_generator(seed, t, "starts")
             starts = initialize_from_data(X, q * runner.restarts, gen, Y, cfg.start)
             starts = starts.reshape(q, runner.restarts, 1, -1)  # q x r x 1 x d

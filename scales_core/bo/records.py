@@ -48,6 +48,7 @@ import torch
 from torch import Tensor
 
 from .._files import describe_error
+from .init_store import load_init_latents
 
 __all__ = [
     "GPStateFile",
@@ -165,8 +166,6 @@ class RunData:
         r"""The `n x d` initial latents (a float64 array), inline or from the
         :class:`~scales_core.bo.init_store.InitStore` file the record names;
         ``None`` without an ``init`` record."""
-        from .init_store import load_init_latents
-
         return None if self.init is None else load_init_latents(self.init, self.source)
 
     def calls(self, step: int) -> dict[int, dict]:
