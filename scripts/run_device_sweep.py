@@ -18,7 +18,16 @@ Measured on one H100 (results/gpu/2026-11-26-logp-sweep.json): 14 processes shar
 GPU took 437-533 s per 100-step logP run, so a GPU serves one or two processes and the
 machine's other cores run CPU processes (``--cpu-procs``).
 
-``--jobs`` items are ``SEED:METHOD,METHOD,...`` taken in the order given.
+``--jobs`` items are ``SEED:METHOD,METHOD,...`` (of ``--task``) or
+``TASK:SEED:METHOD,...``, taken in the order given. ``--gpu-only`` names methods that
+only the ``--device`` processes take (e.g. the ScaLES runs, ten times faster there);
+those processes take them before the rest. The initial-set files of ``<out>/_init``
+that the finished runs refer to are packed with them.
+
+    python scripts/run_device_sweep.py --device cuda --procs 3 --cpu-procs 12 \
+        --deadline-s 420 --out /tmp/runs/guacamol --pack $OUT/runs.tar \
+        --gpu-only scales_0.8,scales_es_50 \
+        --jobs ranolazine_mpo:1:ga,scales_0.8,scales_es_50 zaleplon_mpo:1:ga,scales_0.8
 """
 
 from __future__ import annotations
@@ -37,42 +46,71 @@ from pathlib import Path
 logger = logging.getLogger("run_device_sweep")
 
 
-def _worker(queue, results, args, t0: float, device: str) -> None:
+def _next_job(queues):
+    for queue in queues:
+        try:
+            return queue.get_nowait()
+        except Exception:  # queue.Empty
+            continue
+    return None
+
+
+def _worker(queues, results, args, t0: float, device: str, first: float) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from scales_core.bo.records import RunLockedError
     from scales_core.sweep import run_one
 
     durations: list[float] = []  # of this process's finished runs
-    while True:
-        try:
-            method, seed = queue.get_nowait()
-        except Exception:  # queue.Empty
-            return
+    while (job := _next_job(queues)) is not None:
+        task, method, seed = job
+        head = dict(task=task, method=method, seed=seed, device=device)
         left = args.deadline_s - (time.time() - t0)
-        if left < (max(durations) if durations else args.first_run_s):
-            results.put(dict(method=method, seed=seed, status="not started",
-                             left_s=round(left, 1)))
+        if left < (max(durations) if durations else first):
+            results.put(head | dict(status="not started", left_s=round(left, 1)))
             continue
         tic = time.time()
         try:
-            row = run_one(args.task, method, seed, args.steps, args.out, device=device,
+            row = run_one(task, method, seed, args.steps, args.out, device=device,
                           threads=1, command=" ".join(sys.argv))
             seconds = time.time() - tic
             if row["status"] == "done":
                 durations.append(seconds)
-            results.put(dict(method=method, seed=seed, status=row["status"], device=device,
-                             seconds=round(seconds, 1), n_oracle=row.get("n_oracle")))
+            results.put(head | dict(status=row["status"], seconds=round(seconds, 1),
+                                    n_oracle=row.get("n_oracle")))
         except RunLockedError:
-            results.put(dict(method=method, seed=seed, status="locked"))
+            results.put(head | dict(status="locked"))
         except Exception as error:  # keep the other runs going, report the failure
-            results.put(dict(method=method, seed=seed, status="failed",
-                             error=f"{type(error).__name__}: {error}"))
+            results.put(head | dict(status="failed", error=f"{type(error).__name__}: {error}"))
+
+
+def parse_jobs(items: list[str], task: str | None) -> list[tuple[str, str, int]]:
+    """``(task, method, seed)`` of ``SEED:M1,M2`` (of ``task``) or ``TASK:SEED:M1,M2`` items."""
+    jobs = []
+    for item in items:
+        parts = item.split(":")
+        if len(parts) == 2 and task is not None:
+            parts = [task, *parts]
+        if len(parts) != 3:
+            raise SystemExit(f"--jobs item {item!r}: want TASK:SEED:METHODS "
+                             "(or SEED:METHODS with --task)")
+        name, seed, methods = parts
+        jobs += [(name, m, int(seed)) for m in methods.split(",") if m]
+    return jobs
+
+
+def finished_files(out: Path) -> list[Path]:
+    """The ``_init`` files under ``out`` (initial latents, cached scores) and its finished runs."""
+    runs = sorted(p for p in out.glob("*/*/seed*.jsonl.gz") if p.parts[-3] != "_init")
+    return sorted((out / "_init").glob("*.npy")) + runs
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--task", required=True)
-    parser.add_argument("--jobs", nargs="+", required=True, help="SEED:M1,M2,...")
+    parser.add_argument("--task", default=None, help="the task of SEED:METHODS items")
+    parser.add_argument("--jobs", nargs="+", required=True,
+                        help="SEED:M1,M2,... or TASK:SEED:M1,M2,...")
+    parser.add_argument("--gpu-only", default="",
+                        help="comma-separated methods only --device processes take")
     parser.add_argument("--steps", type=int, default=None, help="default: the task's")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--procs", type=int, default=2,
@@ -85,25 +123,29 @@ def main(argv: list[str] | None = None) -> int:
                         help="pack what has finished by then and stop the rest")
     parser.add_argument("--first-run-s", type=float, default=150.0,
                         help="expected run time before a process has finished one")
+    parser.add_argument("--first-cpu-run-s", type=float, default=None,
+                        help="the same for CPU processes (default: --first-run-s)")
     parser.add_argument("--out", required=True, help="sweep folder")
     parser.add_argument("--pack", required=True,
                         help="tar of the finished runs (split into <pack>.<i>.tar "
                              "parts of at most --part-mb)")
     parser.add_argument("--part-mb", type=float, default=14.0)
     args = parser.parse_args(argv)
+    if args.first_cpu_run_s is None:
+        args.first_cpu_run_s = args.first_run_s
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     t0 = time.time()
-    jobs = []
-    for item in args.jobs:
-        seed, methods = item.split(":")
-        jobs += [(m, int(seed)) for m in methods.split(",") if m]
+    jobs = parse_jobs(args.jobs, args.task)
+    gpu_only = set(filter(None, args.gpu_only.split(",")))
     ctx = mp.get_context("spawn")
-    queue, results = ctx.Queue(), ctx.Queue()
+    gpu_queue, queue, results = ctx.Queue(), ctx.Queue(), ctx.Queue()
     for job in jobs:
-        queue.put(job)
-    devices = [args.device] * args.procs + ["cpu"] * args.cpu_procs
-    procs = [ctx.Process(target=_worker, args=(queue, results, args, t0, device))
-             for device in devices]
+        (gpu_queue if job[1] in gpu_only else queue).put(job)
+    time.sleep(0.5)  # let the feeder threads fill the queues before workers poll them
+    workers = ([([gpu_queue, queue], args.device, args.first_run_s)] * args.procs
+               + [([queue], "cpu", args.first_cpu_run_s)] * args.cpu_procs)
+    procs = [ctx.Process(target=_worker, args=(queues, results, args, t0, device, first))
+             for queues, device, first in workers]
     for p in procs:
         p.start()
     rows = []
@@ -118,20 +160,21 @@ def main(argv: list[str] | None = None) -> int:
                 break
             continue
         rows.append(row)
-        logger.info("%s/seed%s %s %s", row["method"], row["seed"], row["status"],
-                    row.get("seconds", row.get("error", "")))
+        logger.info("%s/%s/seed%s %s %s %s", row["task"], row["method"], row["seed"],
+                    row["device"], row["status"], row.get("seconds", row.get("error", "")))
     for p in procs:
         p.join(timeout=1)
         if p.is_alive():
             p.terminate()
     out = Path(args.out)
-    finished = sorted(out.glob(f"{args.task}/*/seed*.jsonl.gz"))
+    finished = finished_files(out)
     parts: list[list[Path]] = [[]]
     for path in finished:
         if sum(f.stat().st_size for f in parts[-1]) + path.stat().st_size > args.part_mb * 2**20:
             parts.append([])
         parts[-1].append(path)
     stem = Path(args.pack).with_suffix("")
+    stem.parent.mkdir(parents=True, exist_ok=True)
     for i, part in enumerate(parts):
         with tarfile.open(f"{stem}.{i}.tar", "w") as tar:
             for path in part:
