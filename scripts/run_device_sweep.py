@@ -16,7 +16,10 @@ what has finished by then even if runs are still going.
 
 Measured on one H100 (results/gpu/2026-11-26-logp-sweep.json): 14 processes sharing the
 GPU took 437-533 s per 100-step logP run, so a GPU serves one or two processes and the
-machine's other cores run CPU processes (``--cpu-procs``).
+machine's other cores run CPU processes (``--cpu-procs``). A lease can hold fewer usable
+cores than the machine has (one, in results/gpu/2026-11-26-guacamol-sweep.json, where 15
+processes on one core finished nothing in 490 s): ``--cpu-procs`` is cut to the cores
+``os.sched_getaffinity`` reports, less ``--procs``.
 
 ``--jobs`` items are ``SEED:METHOD,METHOD,...`` (of ``--task``) or
 ``TASK:SEED:METHOD,...``, taken in the order given. ``--gpu-only`` names methods that
@@ -134,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.first_cpu_run_s is None:
         args.first_cpu_run_s = args.first_run_s
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    cpus = len(os.sched_getaffinity(0))
+    if args.procs + args.cpu_procs > cpus:
+        logger.warning("%d processes asked for, %d cores usable here: %d CPU processes "
+                       "instead of %d", args.procs + args.cpu_procs, cpus,
+                       max(0, cpus - args.procs), args.cpu_procs)
+        args.cpu_procs = max(0, cpus - args.procs)
     t0 = time.time()
     jobs = parse_jobs(args.jobs, args.task)
     gpu_only = set(filter(None, args.gpu_only.split(",")))
@@ -184,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     from scales_core.provenance import provenance
     log = dict(
         meta=provenance(command=" ".join(sys.argv), parameters=vars(args), seed=None)
-        | dict(machine=platform.machine(), torch=torch.__version__,
+        | dict(machine=platform.machine(), cpus=cpus, torch=torch.__version__,
                device_name=torch.cuda.get_device_name(0)
                if args.device.startswith("cuda") else platform.processor()),
         wall_s=round(time.time() - t0, 1),
