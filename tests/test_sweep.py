@@ -16,6 +16,7 @@ from scales_core.bo import (
     RunRecord,
     load_step_times,
     paper_table,
+    top_values,
     trajectories,
     trajectory_bands,
 )
@@ -75,10 +76,33 @@ def test_summary_numbers(tmp_path):
     assert ga["top1_mean"] == pytest.approx(4.0) and ga["top1_sd"] == pytest.approx(
         math.sqrt(2)
     )
-    assert ga["top10_mean"] == pytest.approx((2.5 + 5.0) / 2)
-    assert ga["validity"] == "0.62 (0.18)"
+    # seed 1 has one valid value, fewer than k = 2: its top-2 is NaN and left out
+    assert ga["top10_mean"] == pytest.approx(2.5)
+    assert ga["validity_se"] == pytest.approx(ga["validity_sd"] / math.sqrt(2))
+    assert ga["validity"] == "0.62 (0.12)"  # mean (standard error), as in the paper
     assert math.isnan(table.loc["scales_0.5", "top1_mean"])
     assert list(table.index) == ["ga", "scales_0.5"]  # the paper's order
+
+
+def test_top_k_counts_each_value_once(tmp_path):
+    # the same solution proposed three times counts once, as in the published analysis
+    fake_run(tmp_path, "ga", 0, [(3.0, 0.0), (3.0, 0.0), (None, 0.0), (3.0, 0.0), (1.0, 0.0)])
+    table = summarize_sweep(tmp_path, k=2).set_index("method")
+    assert table.loc["ga", "top10_mean"] == pytest.approx((3.0 + 1.0) / 2)
+    repeats = summarize_sweep(tmp_path, k=2, distinct=False).set_index("method")
+    assert repeats.loc["ga", "top10_mean"] == pytest.approx(3.0)
+    traj = trajectories(tmp_path, k=2)
+    torch.testing.assert_close(torch.tensor(traj["top_k"].tolist()),
+                               torch.tensor([math.nan, math.nan, math.nan, math.nan, 2.0]),
+                               equal_nan=True)
+
+
+def test_top_values_closed_form():
+    assert top_values([1.0, 5.0, 5.0, 2.0], k=2) == (5.0, 3.5)
+    assert top_values([1.0, 5.0, 5.0, 2.0], k=2, distinct=False) == (5.0, 5.0)
+    best, top = top_values([4.0, 4.0], k=2)
+    assert best == 4.0 and math.isnan(top)
+    assert all(math.isnan(v) for v in top_values([], k=1))
 
 
 def test_complete_only_drops_unfinished_runs(tmp_path):

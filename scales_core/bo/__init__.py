@@ -67,6 +67,7 @@ from .summary import (
     load_step_times,
     load_sweep,
     summarize_sweep,
+    top_values,
     trajectories,
     trajectory_bands,
 )
@@ -138,5 +139,6 @@ __all__ = [
     "run_bo",
     "score_quantile",
     "summarize_sweep",
+    "top_values",
     "surrogate_state",
 ]

@@ -2,9 +2,14 @@ r"""The paper's tables, for side-by-side comparison with our results.
 
 The one home of every number copied from the paper: Table 1 (validity AUROC),
 Table 2, Table 3, App. B.3 (BO on expressions), B.4 (penalized logP) and B.5-B.7
-(GuacaMol ranolazine, zaleplon and perindopril MPO; mean and standard deviation
-over 10 seeds, keyed by our method names, :data:`PAPER_METHODS`) and Table 5
-(wall clock on an A100).
+(GuacaMol ranolazine, zaleplon and perindopril MPO; mean and, in brackets, the
+standard error over 10 seeds, keyed by our method names, :data:`PAPER_METHODS`) and
+Table 5 (wall clock on an A100).
+
+The bracketed numbers of the BO tables are standard errors, not standard
+deviations: the published analysis aggregates runs with ``agg([mean, sem])``
+(``les/analysis/opt_results.py``, ``analyze_results``), and a validity of
+0.70 (0.01) over 10 runs is an s.d. of about 0.03.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ PAPER_TABLE5_SECONDS: dict[tuple[str, int], dict[str, float]] = {
 }
 
 #: App. B.3 (expressions): method -> (validity, mean ScaLES, top-1, top-10), each
-#: as (mean, sd) over seeds. The paper's L-BFGS rows use facets 1, 5 and 25.
+#: as (mean, standard error) over seeds. The paper's L-BFGS rows use facets 1, 5 and 25.
 PAPER_B3_EXPRESSIONS: dict[str, tuple[tuple[float, float], ...]] = {
     "ga": ((0.70, 0.01), (384.48, 0.74), (-0.36, 0.04), (-0.53, 0.02)),
     "lbfgs_1": ((0.88, 0.02), (385.54, 1.32), (-0.38, 0.05), (-0.64, 0.09)),
@@ -140,7 +145,7 @@ PAPER_BO_TABLES = {
     "perindopril_mpo": PAPER_B7_PERINDOPRIL,
 }
 
-#: Table 3: percentage of valid solutions (mean, sd) by GuacaMol task and method,
+#: Table 3: percentage of valid solutions (mean, standard error) by GuacaMol task and method,
 #: as printed. It repeats the B.5-B.7 validity column except for ranolazine's UC
 #: rows (Table 3: 28/26/28 %, B.5: 0.22/0.22/0.21).
 PAPER_TABLE3_VALIDITY: dict[str, dict[str, tuple[float, float]]] = {
@@ -161,7 +166,7 @@ PAPER_TABLE3_VALIDITY: dict[str, dict[str, tuple[float, float]]] = {
     },
 }
 
-#: Table 2: percentage of valid solutions (mean, sd) by task and method.
+#: Table 2: percentage of valid solutions (mean, standard error) by task and method.
 PAPER_TABLE2_VALIDITY: dict[str, dict[str, tuple[float, float]]] = {
     "expressions": {
         "ga": (70, 1), "scales_0.2": (87, 1), "scales_0.5": (92, 0.5),
@@ -183,8 +188,8 @@ _METRICS = ("validity", "mean_scales", "top1", "top10")
 def paper_table(task: str = "expressions") -> pd.DataFrame:
     r"""App. B.3 (``"expressions"``), B.4 (``"logp"``) or B.5-B.7 (the GuacaMol
     task names) as a frame: one row per
-    method, columns ``<metric>_mean/_sd`` and ``<metric>`` formatted as
-    ``mean (sd)``.
+    method, columns ``<metric>_mean/_se`` (the paper's standard error) and
+    ``<metric>`` formatted as ``mean (se)``.
 
     Raises:
         ValueError: for a task without a BO table in the paper's appendix here.
@@ -194,9 +199,9 @@ def paper_table(task: str = "expressions") -> pd.DataFrame:
     rows = []
     for method, values in PAPER_BO_TABLES[task].items():
         row = {"method": method}
-        for name, (mean, sd) in zip(_METRICS, values):
-            row[f"{name}_mean"], row[f"{name}_sd"] = mean, sd
-            row[name] = f"{mean:.2f} ({sd:.2f})"
+        for name, (mean, se) in zip(_METRICS, values):
+            row[f"{name}_mean"], row[f"{name}_se"] = mean, se
+            row[name] = f"{mean:.2f} ({se:.2f})"
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -49,7 +49,7 @@ def plot_trajectories(bands: pd.DataFrame, shown: dict[str, str], ylabel: str,
 
 
 def plot_validity(ours: pd.DataFrame, paper: pd.DataFrame, order: list[str]):
-    r"""Valid share per method, ours beside the paper's (bars with one s.d.).
+    r"""Valid share per method, ours beside the paper's (bars with one standard error).
 
     Args:
         ours: :func:`~scales_core.bo.summarize_sweep` indexed by method.
@@ -64,10 +64,10 @@ def plot_validity(ours: pd.DataFrame, paper: pd.DataFrame, order: list[str]):
     shown = ours.reindex([m for m in order if m in ours.index])
     x = np.arange(len(shown))
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
-    ax.bar(x - 0.2, shown["validity_mean"], 0.4, yerr=shown["validity_sd"].fillna(0),
+    ax.bar(x - 0.2, shown["validity_mean"], 0.4, yerr=shown["validity_se"].fillna(0),
            label="this implementation")
     ref = paper.reindex(shown.index)
-    ax.bar(x + 0.2, ref["validity_mean"], 0.4, yerr=ref["validity_sd"], label="paper",
+    ax.bar(x + 0.2, ref["validity_mean"], 0.4, yerr=ref["validity_se"], label="paper",
            alpha=0.6)
     ax.set_xticks(x, shown.index, rotation=45, ha="right")
     ax.set_ylabel("valid share")

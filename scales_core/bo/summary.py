@@ -1,9 +1,12 @@
 r"""Tables of BO runs: every oracle call of a sweep folder, and per-method summaries.
 
-The metrics follow the paper's App. B tables: per run, over all its oracle calls,
-the fraction of valid solutions, the mean ScaLES value, and the best and the mean
-of the ten best objective values among valid solutions; then mean and standard
-deviation over seeds.
+The metrics follow the paper's App. B tables as the published analysis computes
+them (``les/analysis/opt_results.py``, ``_get_sol_stats`` and ``analyze_results``):
+per run, over all its oracle calls, the fraction of valid solutions, the mean
+ScaLES value, and the best and the mean of the ten best *distinct* objective values
+among valid solutions (a solution proposed again, or another with the same value,
+counts once; fewer than ten distinct values give NaN); then the mean over seeds
+with its standard error, the number in brackets in the paper's tables.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ __all__ = [
     "load_step_times",
     "load_sweep",
     "summarize_sweep",
+    "top_values",
     "trajectories",
     "trajectory_bands",
 ]
@@ -102,15 +106,41 @@ def load_step_times(out: str | Path) -> pd.DataFrame:
     return frame
 
 
-def trajectories(frame: pd.DataFrame | str | Path, k: int = 10) -> pd.DataFrame:
+def top_values(objectives: Iterable[float], k: int = 10, distinct: bool = True
+               ) -> tuple[float, float]:
+    r"""The best value and the mean of the ``k`` best, as in the paper's tables.
+
+    Args:
+        objectives: Objective values of the valid solutions of one run.
+        k: Size of the top-k mean.
+        distinct: Count each value once (the published analysis drops duplicate
+            values before ranking: ``les/analysis/opt_results.py``,
+            ``_get_sol_stats``); ``False`` counts a solution proposed twice twice.
+
+    Returns:
+        ``(best, top_k)``; ``best`` is NaN without values, ``top_k`` is NaN with
+        fewer than ``k`` (distinct) values.
+    """
+    values = np.asarray(list(objectives), dtype=float)
+    if distinct:
+        values = np.unique(values)
+    values = np.sort(values)[::-1]
+    best = float(values[0]) if len(values) else math.nan
+    return best, float(values[:k].mean()) if len(values) >= k else math.nan
+
+
+def trajectories(frame: pd.DataFrame | str | Path, k: int = 10, distinct: bool = True
+                 ) -> pd.DataFrame:
     r"""Cumulative best and top-``k`` mean among valid solutions, per run and step.
 
     Only the solutions the BO loop proposed count (not the initial set), as in the
-    paper's Figure 2. ``top_k`` is NaN until the run has ``k`` valid solutions.
+    paper's Figure 2. ``top_k`` is NaN until the run has ``k`` valid solutions
+    (distinct values, see :func:`top_values`).
 
     Args:
         frame: The output of :func:`load_sweep`, or a sweep folder.
         k: Size of the top-k mean.
+        distinct: See :func:`top_values`.
 
     Returns:
         Columns task, method, seed, step, best, top_k, n_valid; one row per step
@@ -123,9 +153,7 @@ def trajectories(frame: pd.DataFrame | str | Path, k: int = 10) -> pd.DataFrame:
         valid: list[float] = []
         for step, calls in run.sort_values(["step", "index"]).groupby("step"):
             valid += calls.loc[calls["valid"].astype(bool), "objective"].tolist()
-            valid.sort(reverse=True)
-            best = valid[0] if valid else math.nan
-            top = sum(valid[:k]) / k if len(valid) >= k else math.nan
+            best, top = top_values(valid, k, distinct)
             rows.append((task, method, seed, step, best, top, len(valid)))
     columns = ["task", "method", "seed", "step", "best", "top_k", "n_valid"]
     return pd.DataFrame(rows, columns=columns)
@@ -155,41 +183,46 @@ def trajectory_bands(traj: pd.DataFrame, complete: bool = True) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _per_run(group: pd.DataFrame, k: int) -> pd.Series:
-    valid = group.loc[group["valid"].astype(bool), "objective"].sort_values(
-        ascending=False
-    )
+def _per_run(group: pd.DataFrame, k: int, distinct: bool) -> pd.Series:
+    best, top = top_values(group.loc[group["valid"].astype(bool), "objective"], k, distinct)
     return pd.Series(
         {
             "validity": group["valid"].astype(float).mean(),
             "mean_scales": group["scales"].mean(),
-            "top1": valid.iloc[0] if len(valid) else math.nan,
-            "top10": valid.iloc[:k].mean() if len(valid) else math.nan,
+            "top1": best,
+            "top10": top,
             "n_calls": len(group),
         }
     )
 
 
-def _run_metrics(frame: pd.DataFrame, keys: list[str], k: int) -> pd.DataFrame:
+def _run_metrics(frame: pd.DataFrame, keys: list[str], k: int, distinct: bool = True
+                 ) -> pd.DataFrame:
     """:func:`_per_run` of every run, indexed by ``keys``."""
-    return frame.groupby(keys)[["valid", "objective", "scales"]].apply(_per_run, k=k)
+    return frame.groupby(keys)[["valid", "objective", "scales"]].apply(
+        _per_run, k=k, distinct=distinct)
 
 
 def summarize_sweep(
-    frame: pd.DataFrame | str | Path, k: int = 10, complete_only: bool = False
+    frame: pd.DataFrame | str | Path, k: int = 10, complete_only: bool = False,
+    distinct: bool = True,
 ) -> pd.DataFrame:
     r"""Per task and method: validity, mean ScaLES, top-1 and top-``k`` among valid.
 
     Each metric is computed per run over all its oracle calls (as in the paper's
-    App. B tables), then averaged over seeds; ``*_sd`` is the sample standard
-    deviation over seeds (``ddof=1``; NaN for one seed) and the string columns read
-    ``mean (sd)``.
+    App. B tables), then averaged over seeds (runs whose metric is NaN, e.g. with
+    fewer than ``k`` distinct valid values, are left out of that metric's mean, as
+    in the published analysis). ``*_sd`` is the sample standard deviation over
+    seeds (``ddof=1``; NaN for one seed), ``*_se`` its standard error
+    ``sd / sqrt(n)``, and the string columns read ``mean (se)``, like the paper's
+    tables (``les/analysis/opt_results.py``, ``analyze_results``: ``agg([mean, sem])``).
 
     Args:
         frame: The output of :func:`load_sweep`, or a sweep folder.
         k: Size of the top-k mean.
         complete_only: Drop runs that have not finished (no ``done`` record);
             their metrics cover fewer oracle calls than the others'.
+        distinct: Top-k over distinct values (see :func:`top_values`).
 
     Returns:
         One row per (task, method), the paper's methods first in the paper's order.
@@ -203,14 +236,17 @@ def summarize_sweep(
         frame = frame[frame["complete"]]
     if frame.empty:
         return pd.DataFrame(columns=["task", "method", "n_seeds"])
-    runs = _run_metrics(frame, ["task", "method", "seed"], k).reset_index()
-    stats = runs.groupby(["task", "method"])[list(METRICS)].agg(["mean", "std"])
+    runs = _run_metrics(frame, ["task", "method", "seed"], k, distinct).reset_index()
+    stats = runs.groupby(["task", "method"])[list(METRICS)].agg(["mean", "std", "count"])
+    for m in METRICS:
+        stats[(m, "se")] = stats[(m, "std")] / np.sqrt(stats[(m, "count")])
+    stats = stats.drop(columns=[(m, "count") for m in METRICS])
     stats.columns = [f"{m}_{'sd' if s == 'std' else s}" for m, s in stats.columns]
     stats["n_seeds"] = runs.groupby(["task", "method"])["seed"].nunique()
     stats["n_calls"] = runs.groupby(["task", "method"])["n_calls"].mean()
     for m in METRICS:
         stats[m] = [
-            f"{a:.2f} ({b:.2f})" for a, b in zip(stats[f"{m}_mean"], stats[f"{m}_sd"])
+            f"{a:.2f} ({b:.2f})" for a, b in zip(stats[f"{m}_mean"], stats[f"{m}_se"])
         ]
     stats = stats.reset_index()
     order = {name: i for i, name in enumerate(PAPER_METHODS)}
@@ -235,21 +271,22 @@ FIGURE_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 
-def per_run_metrics(frame: pd.DataFrame, k: int = 10) -> pd.DataFrame:
+def per_run_metrics(frame: pd.DataFrame, k: int = 10, distinct: bool = True) -> pd.DataFrame:
     r"""Validity, mean ScaLES, top-1 and top-``k`` of each finished run.
 
     Args:
         frame: The output of :func:`load_sweep`.
         k: Size of the top-k mean.
+        distinct: Top-k over distinct values (see :func:`top_values`).
 
     Returns:
         Index (method, seed); columns as :data:`METRICS` and ``n_calls``.
     """
-    return _run_metrics(frame[frame["complete"]], ["method", "seed"], k)
+    return _run_metrics(frame[frame["complete"]], ["method", "seed"], k, distinct)
 
 
 def compare_with_paper(frame: pd.DataFrame, task: str, k: int = 10) -> pd.DataFrame:
-    r"""App. B.3/B.4 side by side: our finished runs (mean (sd), seeds) and the paper's.
+    r"""App. B side by side: our finished runs (mean (se), seeds) and the paper's.
 
     Args:
         frame: The output of :func:`load_sweep` for ``task``.
