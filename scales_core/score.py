@@ -60,6 +60,7 @@ GRAD_MODES = ("exact", "cpa")
 #: about 80 MB, so 12 rows keep a CPU batch of 2000 under 2 GB while the paper's
 #: batches (5, 10) stay whole; a GPU has the memory for 128 rows (10 GB), and there a
 #: chunk costs a recomputation, not less time.
+#: A decoder can name its own with a ``scales_chunk_sizes`` dict of the same form.
 CHUNK_SIZES = {"cpu": 12, "cuda": 128}
 
 
@@ -377,8 +378,8 @@ class ScaLES(nn.Module):
         cuda_graph: On a GPU, replay the decoder's forward mode (and its backward)
             from CUDA graphs when the decoder's parameters are frozen (see
             :mod:`scales_core.cuda_graph`); ``False`` runs it eagerly.
-        chunk_size: Rows scored at a time (``"auto"``: :data:`CHUNK_SIZES` for the
-            latents' device), which bounds memory: under autograd each chunk is an activation checkpoint (computed
+        chunk_size: Rows scored at a time (``"auto"``: the decoder's
+            ``scales_chunk_sizes``, else :data:`CHUNK_SIZES`, for the latents' device), which bounds memory: under autograd each chunk is an activation checkpoint (computed
             without a graph, which is rebuilt one chunk at a time in the backward
             pass; :func:`torch.utils.checkpoint.checkpoint` for a decoder that is
             not an ``nn.Module``), so the exact gradient of the SMILES checkpoint
@@ -460,7 +461,8 @@ class ScaLES(nn.Module):
 
     def _rows_per_chunk(self, z: Tensor) -> int | None:
         if self.chunk_size == "auto":
-            return CHUNK_SIZES.get(z.device.type, CHUNK_SIZES["cpu"])
+            sizes = getattr(self.decoder, "scales_chunk_sizes", CHUNK_SIZES)
+            return sizes.get(z.device.type, CHUNK_SIZES.get(z.device.type, CHUNK_SIZES["cpu"]))
         return self.chunk_size
 
     def _chunked(self, z: Tensor, rows: int) -> Tensor:

@@ -304,6 +304,30 @@ def test_small_batch_takes_the_unchunked_path(monkeypatch):
     assert calls == [(4, False), (1, False), (1, True), (4, True)]  # recomputed
 
 
+def test_decoder_names_its_own_auto_chunk(monkeypatch):
+    import scales_core.score as score
+
+    calls = []
+    inner = score.ScaLES._log_det
+
+    def spy(self, z):
+        calls.append(z.shape[0])
+        return inner(self, z)
+
+    monkeypatch.setattr(score.ScaLES, "_log_det", spy)
+    dec = MLPDecoder().double()
+    dec.scales_chunk_sizes = {"cpu": 2}
+    z = torch.randn(5, 3, dtype=torch.float64)
+    with torch.no_grad():
+        chunked = sc.ScaLES(dec)(z)
+    assert calls == [2, 2, 1]
+    calls.clear()
+    del dec.scales_chunk_sizes  # the device default (12 rows on a CPU): one call
+    with torch.no_grad():
+        torch.testing.assert_close(sc.ScaLES(dec)(z), chunked, rtol=1e-12, atol=1e-12)
+    assert calls == [5]
+
+
 def test_chunks_of_a_plain_function_decoder_use_torch_checkpoint():
     net = MLPDecoder().double()
     z = torch.randn(5, 3, dtype=torch.float64)
