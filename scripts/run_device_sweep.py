@@ -50,9 +50,11 @@ logger = logging.getLogger("run_device_sweep")
 
 
 def _next_job(queues):
+    # a blocking get with a timeout: an mp.Queue's items reach the pipe through a feeder
+    # thread, so get_nowait right after the puts can see a filled queue as empty
     for queue in queues:
         try:
-            return queue.get_nowait()
+            return queue.get(timeout=2.0)
         except Exception:  # queue.Empty
             continue
     return None
@@ -103,8 +105,7 @@ def parse_jobs(items: list[str], task: str | None) -> list[tuple[str, str, int]]
 
 def finished_files(out: Path) -> list[Path]:
     """The ``_init`` files under ``out`` (initial latents, cached scores) and its finished runs."""
-    runs = sorted(p for p in out.glob("*/*/seed*.jsonl.gz") if p.parts[-3] != "_init")
-    return sorted((out / "_init").glob("*.npy")) + runs
+    return sorted((out / "_init").glob("*.npy")) + sorted(out.glob("*/*/seed*.jsonl.gz"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     gpu_queue, queue, results = ctx.Queue(), ctx.Queue(), ctx.Queue()
     for job in jobs:
         (gpu_queue if job[1] in gpu_only else queue).put(job)
-    time.sleep(0.5)  # let the feeder threads fill the queues before workers poll them
     workers = ([([gpu_queue, queue], args.device, args.first_run_s)] * args.procs
                + [([queue], "cpu", args.first_cpu_run_s)] * args.cpu_procs)
     procs = [ctx.Process(target=_worker, args=(queues, results, args, t0, device, first))
