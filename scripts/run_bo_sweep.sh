@@ -19,11 +19,14 @@
 # Resumable and safe to run twice at once: finished runs are skipped, partial
 # ones resumed, and a run another process is writing is left to it.
 #
-#   bash scripts/run_bo_sweep.sh TASK [forward|reverse] [workers]
+#   bash scripts/run_bo_sweep.sh TASK [forward|reverse|core] [workers]
 #
 # Seed-major: seeds 0-2 of every method first (a stopped sweep leaves all methods
 # with the same seeds), then seeds 3-9 of the methods the issues want 10 seeds of.
 # "reverse" walks the same list from the end, for a second process on another core.
+# "core" first runs every seed of the methods the issues' paired comparisons need
+# (logp: GA against ScaLES 0.8/2/0.5; guacamol: GA against ScaLES 0.8), then the
+# forward list; finished runs are skipped, so it can follow or precede the others.
 # Budget (2 cores, one thread per run):
 #   expressions ~5 min per GA-type run; 3 x 20 + 7 x 11 = 137 runs, ~6 h;
 #   logp ~4-8 min per run (ScaLES runs the longest); 3 x 17 + 7 x 9 = 114 runs, ~6 h;
@@ -43,17 +46,20 @@ case "$TASK" in
 expressions)
     TEN=(ga scales_0.5 scales_pub_0.5 scales_0.2 scales_0.8 scales_pub_0.2 scales_pub_0.8
          prior_0.5 prior_0.2 prior_0.8 scales_2)
+    CORE=(ga scales_0.8 scales_pub_0.5 scales_0.5)
     THREE=(scales_es_50 uc_es_95 scales_es_25 scales_es_75 uc_es_75 uc_es_100
            lbfgs_1 lbfgs_5 lbfgs_25) ;;
 logp)
     TEN=(ga scales_0.8 scales_0.5 scales_2 scales_0.2 scales_es_75 scales_es_50
          scales_es_25 uc_es_95)
-    THREE=(prior_0.2 prior_0.5 prior_0.8 uc_es_75 uc_es_100 lbfgs_1 lbfgs_5 lbfgs_25) ;;
+    THREE=(prior_0.2 prior_0.5 prior_0.8 uc_es_75 uc_es_100 lbfgs_1 lbfgs_5 lbfgs_25)
+    CORE=(ga scales_0.8 scales_2 scales_0.5) ;;
 guacamol|guacamol-full)
     # UC is not run: the SELFIES VAE has no dropout, so its UC score is 0 everywhere
     TEN=()
     THREE=(ga scales_0.8 prior_0.8 scales_0.5 prior_0.5 scales_0.2 prior_0.2
-           scales_es_50 scales_es_25 scales_es_75 lbfgs_1 lbfgs_5 lbfgs_10) ;;
+           scales_es_50 scales_es_25 scales_es_75 lbfgs_1 lbfgs_5 lbfgs_10)
+    CORE=(ga scales_0.8) ;;
 *) echo "no sweep list for task $TASK (expressions, logp, guacamol, guacamol-full)" >&2
    exit 2 ;;
 esac
@@ -68,6 +74,11 @@ guacamol) TASKS=(ranolazine_mpo perindopril_mpo zaleplon_mpo); OUT=$OUT/guacamol
 guacamol-full) TASKS=(ranolazine_mpo perindopril_mpo zaleplon_mpo); OUT=$OUT/guacamol_full
                MORE=(); SEEDS=(0 1 2 3 4 5 6 7 8 9) ;;
 esac
+if [ "$ORDER" = core ]; then
+    for seed in "${SEEDS[@]}" "${MORE[@]}"; do
+        for task in "${TASKS[@]}"; do JOBS+=("$task:$seed:${CORE[*]}"); done
+    done
+fi
 for seed in "${SEEDS[@]}"; do
     for task in "${TASKS[@]}"; do JOBS+=("$task:$seed:${TEN[*]} ${THREE[*]}"); done
 done
