@@ -16,6 +16,7 @@ from scales_core.bo import (
     RunRecord,
     load_step_times,
     paper_table,
+    proposal_ranking,
     top_values,
     trajectories,
     trajectory_bands,
@@ -371,3 +372,24 @@ def test_local_workers_keep_glibc_trim_threshold():
     environ = _worker_environ()["distributed.nanny.pre-spawn-environ"]
     assert "MALLOC_TRIM_THRESHOLD_" not in environ
     assert environ["OMP_NUM_THREADS"] == 1  # the thread caps stay
+
+
+def test_proposal_ranking_within_and_pooled():
+    # method a ranks perfectly, method b backwards at a higher score level: the
+    # pooled AUROC is the share of (valid, invalid) pairs ordered right, by hand
+    frame = pd.DataFrame({
+        "method": ["a"] * 4 + ["b"] * 4 + ["c"],
+        "complete": [True] * 8 + [False],
+        "valid": [True, True, False, False, False, False, True, True, True],
+        "scales": [2.0, 3.0, 0.0, 1.0, 12.0, 13.0, 10.0, 11.0, -50.0],
+    })
+    table = proposal_ranking(frame)
+    assert list(table.index) == ["a", "b", "all pooled"]  # unfinished c left out
+    assert table.loc["a", "auroc"] == 1.0 and table.loc["b", "auroc"] == 0.0
+    done = frame[frame["complete"]]
+    pos, neg = done[done["valid"]]["scales"], done[~done["valid"]]["scales"]
+    by_hand = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg))
+    assert table.loc["all pooled", "auroc"] == pytest.approx(by_hand)
+    assert table.loc["b", "mean ScaLES"] == 11.5 and table.loc["all pooled", "proposals"] == 8
+    one_class = proposal_ranking(frame[frame["method"] == "a"].assign(valid=True))
+    assert math.isnan(one_class.loc["a", "auroc"])

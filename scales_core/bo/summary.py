@@ -399,6 +399,40 @@ def proposal_norms(runs: Iterable[RunData]) -> tuple[pd.DataFrame, float]:
     return norms, float(np.median(np.concatenate(init))) if init else math.nan
 
 
+def proposal_ranking(frame: pd.DataFrame, by: str = "method") -> pd.DataFrame:
+    r"""How well the ScaLES value of BO proposals separates valid from invalid ones.
+
+    Chapter 3's AUROC is measured on encoded and prior latents; this one on the
+    latents the optimizer proposed. Within one group (a method's proposals over
+    all its seeds) and over all finished proposals pooled: a penalty can raise
+    the score of its proposals without raising their valid share, and then the
+    pooled AUROC falls below the within-group ones.
+
+    Args:
+        frame: :func:`load_sweep` output (only finished runs count).
+        by: Column that defines a group.
+
+    Returns:
+        One row per group and a last row ``"all pooled"``; columns ``auroc``
+        (NaN when a group has one class only), ``valid share``, ``mean ScaLES``
+        and ``proposals``.
+    """
+    from ..validity_auroc import auroc  # sklearn, loaded on first use
+
+    done = frame[frame["complete"]]
+
+    def row(group: pd.DataFrame) -> dict:
+        return {"auroc": auroc(group["valid"].to_numpy(), group["scales"].to_numpy(dtype=float)),
+                "valid share": float(group["valid"].mean()),
+                "mean ScaLES": float(group["scales"].mean()), "proposals": len(group)}
+
+    rows = {name: row(group) for name, group in done.groupby(by, sort=False)}
+    if len(done):
+        rows["all pooled"] = row(done)
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["auroc", "valid share", "mean ScaLES", "proposals"])
+
+
 def compare_variants(frames: dict[str, pd.DataFrame], k: int = 10) -> pd.DataFrame:
     r"""Protocol variants side by side on the seeds that all of them finished.
 
