@@ -25,7 +25,8 @@
 # with the same seeds), then seeds 3-9 of the methods the issues want 10 seeds of.
 # "reverse" walks the same list from the end, for a second process on another core.
 # "core" first runs every seed of the methods the issues' paired comparisons need
-# (logp: GA against ScaLES 0.8/2/0.5; guacamol: GA against ScaLES 0.8), then the
+# (expressions: GA against ScaLES 0.8/0.5 and the published variant at 0.5; logp: GA against
+# ScaLES 0.8/2/0.5; guacamol: GA against ScaLES 0.8), then the
 # forward list; finished runs are skipped, so it can follow or precede the others.
 # Budget (2 cores, one thread per run):
 #   expressions ~5 min per GA-type run; 3 x 20 + 7 x 11 = 137 runs, ~6 h;
