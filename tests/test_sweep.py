@@ -82,6 +82,8 @@ def test_summary_numbers(tmp_path):
     assert ga["validity_se"] == pytest.approx(ga["validity_sd"] / math.sqrt(2))
     assert ga["validity"] == "0.62 (0.12)"  # mean (standard error), as in the paper
     assert math.isnan(table.loc["scales_0.5", "top1_mean"])
+    assert table.loc["scales_0.5", "top1"] == "-"  # no valid value: no mean to print
+    assert table.loc["scales_0.5", "validity"].endswith("(1 seed)")  # no standard error
     assert list(table.index) == ["ga", "scales_0.5"]  # the paper's order
 
 
