@@ -295,7 +295,8 @@ def compare_with_paper(frame: pd.DataFrame, task: str, k: int = 10) -> pd.DataFr
 
     Args:
         frame: The output of :func:`load_sweep` for ``task``.
-        task: ``"expressions"`` or ``"logp"`` (the keys of ``PAPER_BO_TABLES``).
+        task: ``"expressions"``, ``"logp"`` or a GuacaMol task name (the keys of
+            ``PAPER_BO_TABLES``).
         k: Size of the top-k mean.
 
     Returns:
