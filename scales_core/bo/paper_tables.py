@@ -14,6 +14,8 @@ deviations: the published analysis aggregates runs with ``agg([mean, sem])``
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 __all__ = ["PAPER_B3_EXPRESSIONS", "PAPER_B4_LOGP", "PAPER_B5_RANOLAZINE",
@@ -185,6 +187,13 @@ PAPER_TABLE2_VALIDITY: dict[str, dict[str, tuple[float, float]]] = {
 _METRICS = ("validity", "mean_scales", "top1", "top10")
 
 
+def format_mean_se(mean: float, se: float) -> str:
+    """``mean (se)`` as in the paper's tables; ``"-"`` without a mean, ``(1 seed)`` without an se."""
+    if math.isnan(mean):
+        return "-"
+    return f"{mean:.2f} (1 seed)" if math.isnan(se) else f"{mean:.2f} ({se:.2f})"
+
+
 def paper_table(task: str = "expressions") -> pd.DataFrame:
     r"""App. B.3 (``"expressions"``), B.4 (``"logp"``) or B.5-B.7 (the GuacaMol
     task names) as a frame: one row per
@@ -201,7 +210,7 @@ def paper_table(task: str = "expressions") -> pd.DataFrame:
         row = {"method": method}
         for name, (mean, se) in zip(_METRICS, values):
             row[f"{name}_mean"], row[f"{name}_se"] = mean, se
-            row[name] = f"{mean:.2f} ({se:.2f})"
+            row[name] = format_mean_se(mean, se)
         rows.append(row)
     return pd.DataFrame(rows)
 

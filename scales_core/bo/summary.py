@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .methods import PAPER_METHODS
+from .paper_tables import format_mean_se
 from .records import RunData, read_run
 
 __all__ = [
@@ -203,13 +204,6 @@ def _run_metrics(frame: pd.DataFrame, keys: list[str], k: int, distinct: bool = 
         _per_run, k=k, distinct=distinct)
 
 
-def _mean_se_text(mean: float, se: float) -> str:
-    """``mean (se)`` as in the paper's tables; ``"-"`` without a mean, ``(1 seed)`` without an se."""
-    if np.isnan(mean):
-        return "-"
-    return f"{mean:.2f} (1 seed)" if np.isnan(se) else f"{mean:.2f} ({se:.2f})"
-
-
 def summarize_sweep(
     frame: pd.DataFrame | str | Path, k: int = 10, complete_only: bool = False,
     distinct: bool = True,
@@ -252,7 +246,7 @@ def summarize_sweep(
     stats["n_seeds"] = runs.groupby(["task", "method"])["seed"].nunique()
     stats["n_calls"] = runs.groupby(["task", "method"])["n_calls"].mean()
     for m in METRICS:
-        stats[m] = [_mean_se_text(a, b) for a, b in zip(stats[f"{m}_mean"], stats[f"{m}_se"])]
+        stats[m] = [format_mean_se(a, b) for a, b in zip(stats[f"{m}_mean"], stats[f"{m}_se"])]
     stats = stats.reset_index()
     order = {name: i for i, name in enumerate(PAPER_METHODS)}
     stats["_order"] = stats["method"].map(lambda m: order.get(m, len(order)))
