@@ -2,14 +2,16 @@ r"""Wall-clock timing helpers for benchmarks and the timing chapter."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import Tensor
 
-__all__ = ["median_time", "score_timer", "grad_timer", "wall_clock_table"]
+__all__ = ["median_time", "score_timer", "grad_timer", "wall_clock_table", "newest_gpu_check"]
 
 
 def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
@@ -100,3 +102,24 @@ def wall_clock_table(
                 rows.append({"model": name, "B": B, "method": method,
                              "seconds": median_time(fn, reps, warmup=warm)})
     return pd.DataFrame(rows)
+
+
+def newest_gpu_check(directory: str | Path) -> tuple[Path, dict] | None:
+    """The newest result of ``scripts/gpu_check.sh`` in ``directory``, or ``None``.
+
+    A GPU check is a JSON file with benchmark ``rows``; the other JSON files there
+    (``<date>-<task>-sweep.json``) record device sweeps and are passed over. Files are
+    ordered by name, which starts with the ISO date of the check.
+
+    Args:
+        directory: The folder of GPU results (``results/gpu``).
+
+    Returns:
+        ``(path, result)`` of the newest check, or ``None`` where there is none.
+    """
+    checks = []
+    for path in sorted(Path(directory).glob("*.json")):
+        result = json.loads(path.read_text())
+        if "rows" in result:
+            checks.append((path, result))
+    return checks[-1] if checks else None
