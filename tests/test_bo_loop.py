@@ -524,3 +524,19 @@ def test_a_constant_stopping_score_is_refused():
     problem.decoder.net[2].p = 0.0  # the toy decoder's only dropout
     with pytest.raises(ValueError, match="uc score is 0 on every initial latent"):
         run_bo(problem, "uc_es_95", seed=0, config=CONFIG, progress=False)
+
+
+def test_decoded_validity_matches_a_per_item_loop():
+    """Latents with a positive first coordinate decode to an invalid string."""
+
+    def decode(z):
+        return ["aee" if float(row[0]) > 0 else "abc" for row in z]
+
+    X = torch.randn(7, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    problem = Problem("toy", None, decode, toy_evaluate, ["abc"] * 7, X, torch.zeros(7))
+    expected = torch.tensor([toy_evaluate(decode(x[None]))[1][0] for x in X])
+    assert 0 < int(expected.sum()) < 7  # both kinds are present
+    for batch_size in (1, 3, 500):
+        assert torch.equal(problem.decoded_validity(batch_size), expected)
+    with pytest.raises(ValueError, match="batch_size"):
+        problem.decoded_validity(0)

@@ -122,6 +122,30 @@ class Problem:
         """The latent size `d`."""
         return self.train_X.shape[1]
 
+    def decoded_validity(self, batch_size: int = 500) -> Tensor:
+        r"""Which initial latents decode back to a valid string.
+
+        The initial values are those of the strings themselves, but the ascent
+        starts from their latents, whose decodes may differ from the strings and
+        fail. The share of ``True`` bounds the validity of a method whose
+        proposals stay near their starts (chapter 5, "The starting latents set
+        the ceiling").
+
+        Args:
+            batch_size: Latents decoded per call.
+
+        Returns:
+            An `n` bool tensor: ``True`` where ``decode(train_X[i])`` is valid.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        valid = []
+        with torch.no_grad():
+            for chunk in self.train_X.split(batch_size):
+                _, ok, _ = self.evaluate(self.decode(chunk))
+                valid.append(torch.as_tensor(np.asarray(ok, dtype=bool)))
+        return torch.cat(valid)
+
 
 def problem_info(
     task: str,
