@@ -10,6 +10,7 @@ import torch
 from conftest import needs_data
 
 from scales_core.bo import (
+    means_on_seeds,
     PAPER_B3_EXPRESSIONS,
     PAPER_METHODS,
     PAPER_TABLE2_VALIDITY,
@@ -395,3 +396,16 @@ def test_proposal_ranking_within_and_pooled():
     assert table.loc["b", "mean ScaLES"] == 11.5 and table.loc["all pooled", "proposals"] == 8
     one_class = proposal_ranking(frame[frame["method"] == "a"].assign(valid=True))
     assert math.isnan(one_class.loc["a", "auroc"])
+
+
+def test_means_on_seeds_needs_every_seed():
+    index = pd.MultiIndex.from_tuples([("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1)],
+                                      names=["method", "seed"])
+    per_run = pd.Series([0.1, 0.2, 0.6, 0.5, 0.7], index=index)
+    three = means_on_seeds(per_run, ["b", "a", "c"], [0, 1, 2])
+    assert list(three.index) == ["b", "a", "c"]
+    assert three["a"] == pytest.approx(0.3)
+    assert math.isnan(three["b"]) and math.isnan(three["c"])  # b lacks seed 2; c never ran
+    two = means_on_seeds(per_run, ["a", "b"], [1, 0])
+    assert two.tolist() == pytest.approx([0.15, 0.6])
+    assert means_on_seeds(per_run, ["a"], []).isna().all()

@@ -30,6 +30,7 @@ __all__ = [
     "compare_variants",
     "compare_with_paper",
     "iter_runs",
+    "means_on_seeds",
     "paired_verdict",
     "per_run_metrics",
     "proposal_norms",
@@ -282,6 +283,29 @@ def per_run_metrics(frame: pd.DataFrame, k: int = 10, distinct: bool = True) -> 
         Index (method, seed); columns as :data:`METRICS` and ``n_calls``.
     """
     return _run_metrics(frame[frame["complete"]], ["method", "seed"], k, distinct)
+
+
+def means_on_seeds(per_run: pd.Series, methods: Iterable[str], seeds: Iterable[int]) -> pd.Series:
+    r"""Each method's mean of a per-run metric over exactly ``seeds``.
+
+    A paired comparison needs every method on the same seeds: a method that
+    lacks one of them gets NaN, not a mean over fewer seeds.
+
+    Args:
+        per_run: One column of :func:`per_run_metrics` (index (method, seed)).
+        methods: The methods to report.
+        seeds: The seeds every mean is taken over.
+
+    Returns:
+        One value per method, in the order of ``methods``.
+    """
+    seeds = list(seeds)
+    ran = set(per_run.index.get_level_values(0))
+    out = {}
+    for m in methods:
+        have = bool(seeds) and m in ran and set(seeds) <= set(per_run.loc[m].index)
+        out[m] = float(per_run.loc[m].loc[seeds].mean()) if have else float("nan")
+    return pd.Series(out, dtype=float)
 
 
 def compare_with_paper(frame: pd.DataFrame, task: str, k: int = 10) -> pd.DataFrame:
