@@ -117,9 +117,8 @@ def newest_gpu_check(directory: str | Path) -> tuple[Path, dict] | None:
     Returns:
         ``(path, result)`` of the newest check, or ``None`` where there is none.
     """
-    checks = []
-    for path in sorted(Path(directory).glob("*.json")):
+    for path in sorted(Path(directory).glob("*.json"), reverse=True):
         result = json.loads(path.read_text())
         if "rows" in result:
-            checks.append((path, result))
-    return checks[-1] if checks else None
+            return path, result
+    return None

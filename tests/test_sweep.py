@@ -10,12 +10,12 @@ import torch
 from conftest import needs_data
 
 from scales_core.bo import (
-    means_on_seeds,
     PAPER_B3_EXPRESSIONS,
     PAPER_METHODS,
     PAPER_TABLE2_VALIDITY,
     RunRecord,
     load_step_times,
+    means_on_seeds,
     paper_table,
     proposal_ranking,
     top_values,
