@@ -19,8 +19,26 @@ float64, with every row scale kept in log space, so no `LD x LD` matrix is built
 the value stays finite for logit gaps of several hundred.
 
 ``formula="forward"`` is the push-forward density on the decoder's image,
-``log N(z) - rho/2 logdet(J^T J)`` with ``J = d(p_1, c_1, ..., p_L, c_L)/dz``; the
-paper's value is never below it (a left inverse versus the Moore-Penrose one).
+``log N(z) - rho/2 logdet(J^T J)`` with ``J = d(p_1, n_1, ..., p_L, n_L)/dz`` and the
+per-position normaliser output ``n_i = c_i`` (``normalizer="c"``, row ``c_i p_i^T A_i``)
+or ``n_i = 1/c_i`` (``normalizer="inv_c"``, row ``-p_i^T A_i / c_i``, the output of the
+later published release, OmerRonen/scales 152b0f1, ``les/utils/les.py``,
+``SoftMax.jacobian_full``). With Eq. 13's pinv the paper's value is never below the
+forward one with the ``c`` row (a left inverse versus the Moore-Penrose one).
+
+Why the row matters: a confident position (large ``c_i``, ``p_i`` near one-hot) has
+a near-zero softmax block, so its ``c`` row, of size ``c_i |A_i|``, dominates
+``J^T J``; ``-1/2 logdet`` then falls as confidence grows, ranking confident
+(valid) decodes *lowest*. The ``1/c`` row shrinks as ``c_i`` grows, so confident
+positions contribute little volume and score high, as the pinv formula does.
+
+``logit_clip`` clamps the logits to ``[-clip, clip]`` before the softmax, as the
+first published release (811cd8f, ``scales/utils/scales.py``,
+``calculate_scales_derivative``, ``thres=12``) does in its penalty gradient. It bounds
+the ``1/p`` weights of the pinv formula. The clamp is straight-through: the value
+uses the clamped logits, the derivative passes the logits' own derivative (the
+release's hand-written gradient multiplies the unclamped Jacobian ``A`` by the
+softmax derivative at the clamped probabilities).
 """
 
 from __future__ import annotations
@@ -49,11 +67,15 @@ __all__ = [
     "log_det_pinv",
     "log_det_forward",
     "FORMULAS",
+    "NORMALIZERS",
     "CHUNK_SIZES",
+    "clip_logits",
     "rank_deficient",
 ]
 
 FORMULAS = ("paper", "forward")
+#: The forward formula's per-position normaliser output: ``c_i`` or ``1 / c_i``.
+NORMALIZERS = ("c", "inv_c")
 GRAD_MODES = ("exact", "cpa")
 #: Rows per chunk of :class:`ScaLES` with ``chunk_size="auto"``, by device type. The
 #: exact-gradient graph of one row of the SMILES checkpoint (L=120, D=35, d=56) takes
@@ -84,6 +106,35 @@ def _check_chunk_size(chunk_size) -> None:
         raise ValueError(
             f"chunk_size must be a positive int, 'auto' or None, got {chunk_size!r}"
         )
+
+
+def _check_clip(logit_clip) -> float | None:
+    """``logit_clip`` as a positive float or ``None``; ``ValueError`` otherwise."""
+    if logit_clip is None:
+        return None
+    ok = isinstance(logit_clip, numbers.Real) and not isinstance(logit_clip, bool)
+    if not ok or not math.isfinite(logit_clip) or logit_clip <= 0:
+        raise ValueError(f"logit_clip must be a positive number or None, got {logit_clip!r}")
+    return float(logit_clip)
+
+
+def clip_logits(logits: Tensor, logit_clip: float | None) -> Tensor:
+    r"""Logits clamped to ``[-clip, clip]`` with a straight-through derivative.
+
+    The value is ``logits.clamp(-clip, clip)``; the derivative is the identity's,
+    as in the first release's penalty gradient (see the module notes).
+
+    Args:
+        logits: `batch x L x D`.
+        logit_clip: The bound (positive), or ``None`` for no clip.
+
+    Returns:
+        A tensor of ``logits``' shape and dtype.
+    """
+    clip = _check_clip(logit_clip)
+    if clip is None:
+        return logits
+    return logits + (logits.clamp(-clip, clip) - logits).detach()
 
 
 def prior_score(z: Tensor, scale: float = 1.0) -> Tensor:
@@ -283,10 +334,13 @@ def log_det_pinv(logits: Tensor, A: Tensor, extra_row: str = "ones") -> Tensor:
     return _finish(0.5 * logdet_AWA - logdet_AA, bad)
 
 
-def log_det_forward(logits: Tensor, A: Tensor) -> Tensor:
+def log_det_forward(logits: Tensor, A: Tensor, normalizer: str = "c") -> Tensor:
     r"""The rho-free term of the forward formula, ``-1/2 logdet(J^T J)``.
 
-    ``J`` stacks, per position, ``(diag(p_i) - p_i p_i^T) A_i`` and ``c_i p_i^T A_i``.
+    ``J`` stacks, per position, ``(diag(p_i) - p_i p_i^T) A_i`` and the normaliser
+    row: ``c_i p_i^T A_i`` (``normalizer="c"``) or ``-p_i^T A_i / c_i``
+    (``normalizer="inv_c"``, the later published release); its scale ``c_i^{\pm 1}``
+    is kept in log space (finite for logits of several hundred).
     Differences are taken against the most likely symbol's row, so confident
     positions (``p`` near one-hot) lose no precision. A rank-deficient ``A`` gives
     ``-inf``, as in :func:`log_det_paper` (the push-forward has no density on a
@@ -294,14 +348,18 @@ def log_det_forward(logits: Tensor, A: Tensor) -> Tensor:
 
     Args:
         logits: `batch x L x D`. A: `batch x (L*D) x d`.
+        normalizer: ``"c"`` or ``"inv_c"`` (:data:`NORMALIZERS`).
 
     Returns:
         A `batch` float64 tensor, ``-inf`` where ``A`` is rank-deficient (with a
         zero gradient there).
 
     Raises:
-        ValueError: for a non-finite ``A``, or a value beyond float64.
+        ValueError: for a non-finite ``A``, an unknown ``normalizer``, or a value
+            beyond float64.
     """
+    if normalizer not in NORMALIZERS:
+        raise ValueError(f"normalizer must be one of {NORMALIZERS}, got {normalizer!r}")
     l64, A64, logp, bad, _ = _prepare(logits, A)
     B, L, D, d = A64.shape
     p = logp.exp()
@@ -310,13 +368,13 @@ def log_det_forward(logits: Tensor, A: Tensor) -> Tensor:
     delta = A64 - A_top  # (B, L, D, d)
     mean_shift = (p.unsqueeze(-1) * delta).sum(2, keepdim=True)  # p^T A_i - A_top
     soft_rows = delta - mean_shift  # A_ij - p^T A_i
-    c_rows = (A_top + mean_shift).squeeze(2)  # p^T A_i, scaled by c_i below
+    c_rows = (A_top + mean_shift).squeeze(2)  # p^T A_i, scaled by c_i^(+-1) below
     rows = torch.cat([soft_rows.reshape(B, L * D, d), c_rows], dim=1)
-    log_scale = torch.cat([logp.reshape(B, L * D), torch.logsumexp(l64, -1)], dim=1)
+    logc = torch.logsumexp(l64, -1)
+    log_n = logc if normalizer == "c" else -logc  # the sign of -p/c drops out of J^T J
+    log_scale = torch.cat([logp.reshape(B, L * D), log_n], dim=1)
     return _finish(-0.5 * _logdet_gram(rows, log_scale), bad)
 
-
-_LOG_DETS = {"paper": log_det_paper, "forward": log_det_forward}
 
 
 class _Recomputed(torch.autograd.Function):
@@ -368,6 +426,13 @@ class ScaLES(nn.Module):
             a standard VAE.
         formula: ``"paper"`` (Eq. 13, pseudo-inverse) or ``"forward"``
             (push-forward density on the decoder image).
+        normalizer: The forward formula's normaliser output, ``"c"`` (the
+            default) or ``"inv_c"`` (the later published release); see the module
+            notes. The pinv formula takes only ``"c"`` (Thm 3.1's row
+            ``1^T / c_i``: the derivative of the logits w.r.t. ``c_i``).
+        logit_clip: Clamp the logits to ``[-logit_clip, logit_clip]`` before the
+            softmax (straight-through derivative; :func:`clip_logits`); the first
+            published release's penalty gradient uses 12. ``None``: no clip.
         positions: Use only the first ``positions`` sequence positions (a causal
             decoder that takes a ``positions`` keyword stops decoding there).
         jacobian: ``"forward"``, ``"fd"`` or ``"reverse"`` (see
@@ -414,10 +479,19 @@ class ScaLES(nn.Module):
         cuda_graph: bool = True,
         chunk_size: int | str | None = "auto",
         prior_scale: float = 1.0,
+        normalizer: str = "c",
+        logit_clip: float | None = None,
     ) -> None:
         super().__init__()
         if formula not in FORMULAS:
             raise ValueError(f"unknown formula {formula!r}; use one of {FORMULAS}")
+        if normalizer not in NORMALIZERS:
+            raise ValueError(f"unknown normalizer {normalizer!r}; use one of {NORMALIZERS}")
+        if formula == "paper" and normalizer != "c":
+            raise ValueError(
+                "normalizer='inv_c' is an option of formula='forward'; the pinv "
+                "formula's normaliser row is Thm 3.1's 1^T / c_i"
+            )
         if jacobian not in JACOBIAN_METHODS:
             raise ValueError(f"unknown jacobian {jacobian!r}; use {JACOBIAN_METHODS}")
         if grad not in GRAD_MODES:
@@ -435,6 +509,8 @@ class ScaLES(nn.Module):
         self.cuda_graph = bool(cuda_graph)
         self.chunk_size = chunk_size
         self.prior_scale = _check_scale(prior_scale)
+        self.normalizer = normalizer
+        self.logit_clip = _check_clip(logit_clip)
 
     def log_det(self, z: Tensor) -> Tensor:
         r"""The rho-free log-determinant term (``S = prior + rho * log_det``).
@@ -507,7 +583,11 @@ class ScaLES(nn.Module):
                     self.decoder, z, self.jacobian, self.eps, **kwargs
                 )
             logits = decoder_logits(self.decoder, z, **kwargs)
-        value = _LOG_DETS[self.formula](logits, A)
+        logits = clip_logits(logits, self.logit_clip)
+        if self.formula == "forward":
+            value = log_det_forward(logits, A, self.normalizer)
+        else:
+            value = log_det_paper(logits, A)
         out = value.to(z.dtype)
         if (torch.isinf(out) & torch.isfinite(value)).any():
             raise ValueError(f"the log-determinant overflows {z.dtype}; use float64")
@@ -525,5 +605,6 @@ class ScaLES(nn.Module):
         return (
             f"rho={self.rho}, formula={self.formula!r}, positions={self.positions}, "
             f"jacobian={self.jacobian!r}, grad={self.grad!r}, "
-            f"chunk_size={self.chunk_size}, prior_scale={self.prior_scale:g}"
+            f"chunk_size={self.chunk_size}, prior_scale={self.prior_scale:g}, "
+            f"normalizer={self.normalizer!r}, logit_clip={self.logit_clip}"
         )

@@ -39,6 +39,7 @@ from .bo.config import BOConfig
 from .bo.init_store import InitStore
 from .bo.loop import run_bo
 from .bo.methods import PAPER_METHODS, get_method
+from .bo.presets import PRESETS, preset_fields
 from .bo.problem import make_problem, problem_info
 from .bo.records import compact_run, header_differences, read_run, stored_run_path
 from .bo.summary import METRICS, load_sweep, summarize_sweep
@@ -463,6 +464,19 @@ def _parse_overrides(items: list[str]) -> dict:
     return out
 
 
+def _preset_for_tasks(preset: str, tasks: list[str]) -> tuple[dict, int | None]:
+    """A preset's fields for the tasks' dataset records (the same for all of them)."""
+    found = {
+        repr(preset_fields(preset, dataset_for_task(task).name)): task for task in tasks
+    }
+    if len(found) > 1:
+        raise ValueError(
+            f"preset {preset!r} differs between the tasks {sorted(found.values())}: "
+            "run them as separate sweeps"
+        )
+    return preset_fields(preset, dataset_for_task(tasks[0]).name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The ``python -m scales_core.sweep`` command line; returns the exit status.
 
@@ -501,12 +515,23 @@ def main(argv: list[str] | None = None) -> int:
         "--set", nargs="+", default=[], metavar="FIELD=VALUE", dest="overrides",
         help="other BOConfig fields, e.g. half_width=0.3 scales_prior=latent",
     )
+    parser.add_argument(
+        "--preset", default=None, choices=sorted(PRESETS),
+        help="a published pipeline's fields (scales_core.bo.presets); --set and "
+        "--positions override single components",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     command = " ".join(
         ["python -m scales_core.sweep", *(sys.argv[1:] if argv is None else argv)]
     )
     try:
+        overrides = _parse_overrides(args.overrides)
+        positions = args.positions
+        if args.preset is not None:
+            fields, preset_positions = _preset_for_tasks(args.preset, args.task)
+            overrides = {**fields, **overrides}
+            positions = preset_positions if positions is None else positions
         status = run_sweep(
             args.task,
             args.methods,
@@ -517,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             n_init=args.n_init,
             checkpoint=args.checkpoint,
-            positions=args.positions,
+            positions=positions,
             q=args.q,
             lr=args.lr,
             scales_grad=args.scales_grad,
@@ -525,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
             command=command,
             device=args.device,
-            overrides=_parse_overrides(args.overrides),
+            overrides=overrides,
         )
     except ValueError as error:  # bad arguments or mismatched run files: no run
         logger.error("nothing was run: %s", error)

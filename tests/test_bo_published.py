@@ -17,7 +17,7 @@ def test_without_dropout_it_is_the_reference_variant():
     dec = MLPDecoder(dropout=0.3).double()
     z = torch.randn(4, 3, dtype=torch.float64)
     pen = PublishedPenalty(dec, dropout=False)
-    torch.testing.assert_close(pen(z), published_score(dec, z, dropout=False))
+    torch.testing.assert_close(pen(z), published_score(dec, z, "p_row", dropout=False))
 
 
 def test_anchored_gradient_is_the_fixed_jacobian_gradient():

@@ -1,4 +1,4 @@
-"""The published-code variant: differs from Eq. 13 only where documented."""
+"""The published releases' scores: each differs from the exact score only where documented."""
 
 from __future__ import annotations
 
@@ -7,16 +7,64 @@ import torch
 from conftest import MLPDecoder
 
 import scales_core as sc
-from scales_core.reference import published_score
+from scales_core.reference import (
+    first_release_gradient,
+    first_release_positions,
+    naive_forward_score,
+    published_score,
+)
 from scales_core.score import log_det_pinv
 
 
-def test_without_dropout_and_with_ones_row_it_is_eq13_minus_prior():
+def test_first_release_is_eq13_with_a_bare_prior():
     dec = MLPDecoder().double()
     z = torch.randn(4, 3, dtype=torch.float64)
-    ref = published_score(dec, z, dropout=False, extra_row="ones", eps=1e-7)
+    ref = published_score(dec, z, "first", eps=1e-7, rho=0.5)
     exact = sc.ScaLES(dec).log_det(z)
-    torch.testing.assert_close(ref, exact, rtol=1e-5, atol=1e-5)
+    want = 0.5 * exact - 0.5 * z.square().sum(-1)  # no normalising constant
+    torch.testing.assert_close(ref, want, rtol=1e-5, atol=1e-5)
+
+
+def test_later_release_is_the_forward_formula_with_the_inv_c_row():
+    dec = MLPDecoder().double()
+    z = torch.randn(4, 3, dtype=torch.float64)
+    ref = published_score(dec, z, "later", dropout=False, eps=1e-7)
+    naive = naive_forward_score(dec, z, normalizer="inv_c") - sc.prior_score(z)
+    torch.testing.assert_close(ref, naive, rtol=1e-5, atol=1e-5)
+    # the c row is another score
+    other = naive_forward_score(dec, z, normalizer="c") - sc.prior_score(z)
+    assert not torch.allclose(ref, other, rtol=1e-3)
+
+
+def test_first_release_positions_rule():
+    assert first_release_positions(120, 56) == 30  # the SMILES GRU
+    assert first_release_positions(19, 25) == 19
+    assert first_release_positions(70, 256) == 60
+
+
+def test_first_release_gradient_is_the_clipped_fixed_jacobian_gradient():
+    # scale 30: logits beyond 12 occur, so the clip changes the gradient
+    dec = MLPDecoder(scale=30.0).double().requires_grad_(False)
+    z = torch.randn(3, 3, dtype=torch.float64)
+    assert dec(z).abs().max() > 12
+    g = first_release_gradient(dec, z, tau=0.3, logit_clip=12, eps=1e-7)
+    # by hand: finite differences of the clipped value with A frozen at z
+    _, A = sc.logits_and_jacobian(dec, z)
+
+    def value(x):
+        logits = dec(x).clamp(-12, 12)
+        return 0.3 * log_det_pinv(logits, A) - 0.5 * x.square().sum(-1)
+
+    # the clamp is straight-through: d/dz uses the unclamped logits' derivative
+    x = z.clone().requires_grad_(True)
+    logits = dec(x)
+    st = logits + (logits.clamp(-12, 12) - logits).detach()
+    v = 0.3 * log_det_pinv(st, A) - 0.5 * x.square().sum(-1)
+    (want,) = torch.autograd.grad(v.sum(), x)
+    torch.testing.assert_close(g, want, rtol=1e-4, atol=1e-4)
+    assert value(z).isfinite().all()
+    unclipped = first_release_gradient(dec, z, tau=0.3, logit_clip=None, eps=1e-7)
+    assert not torch.allclose(g, unclipped, rtol=1e-2)
 
 
 def test_p_row_matches_explicit_weight_matrix():
@@ -40,6 +88,11 @@ def test_p_row_matches_explicit_weight_matrix():
 def test_dropout_makes_it_random_and_mode_is_restored():
     dec = MLPDecoder(dropout=0.3).double().eval()
     z = torch.randn(3, 3, dtype=torch.float64)
-    a, b = published_score(dec, z), published_score(dec, z)
-    assert not torch.allclose(a, b)
-    assert not dec.training
+    for release in ("later", "p_row"):
+        a, b = published_score(dec, z, release), published_score(dec, z, release)
+        assert not torch.allclose(a, b)
+        assert not dec.training
+    # the first release runs in eval mode: deterministic
+    torch.testing.assert_close(published_score(dec, z, "first"), published_score(dec, z, "first"))
+    with pytest.raises(ValueError, match="release"):
+        published_score(dec, z, "second")

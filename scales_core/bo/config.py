@@ -2,6 +2,7 @@ r"""Parameters of one BO run (:class:`BOConfig`)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -36,8 +37,29 @@ def check_invalid_rule(invalid: str) -> None:
 #: When the surrogate is fitted (:attr:`BOConfig.refit`).
 REFIT_RULES = ("every_step", "never")
 
+#: How the GA combines the unit acquisition and penalty gradients
+#: (:attr:`BOConfig.direction`).
+DIRECTIONS = ("sum", "renormalized")
+
+#: The penalty components a run may set away from the exact ScaLES (the published
+#: releases' choices, :mod:`scales_core.bo.published`), with the exact ScaLES's value.
+PENALTY_DEFAULTS = {
+    "scales_formula": "paper",
+    "scales_normalizer": "c",
+    "scales_jacobian": "forward",
+    "scales_anchor": "current",
+    "scales_dropout": False,
+    "scales_tau": None,
+    "logit_clip": None,
+}
+
 #: Fields added after runs were stored, with the default those runs used.
-LATER_FIELDS = {"invalid": "lowest", "refit": "every_step"}
+LATER_FIELDS = {
+    "invalid": "lowest",
+    "refit": "every_step",
+    "direction": "sum",
+    **PENALTY_DEFAULTS,
+}
 
 
 @dataclass(frozen=True)
@@ -69,8 +91,32 @@ class BOConfig:
             A dataset record states it in latent scales (see
             :class:`scales_core.datasets.BODefaults`).
         scales_prior: The prior term of the ScaLES penalty: ``"unit"`` (the
-            paper's ``log N(z; 0, I)``) or ``"latent"`` (``log N(z; 0, s^2 I)`` at
-            the problem's latent scale ``s``, the VAE's own prior).
+            paper's ``log N(z; 0, I)``), ``"latent"`` (``log N(z; 0, s^2 I)`` at
+            the problem's latent scale ``s``, the VAE's own prior) or ``"none"``
+            (no prior term, as the later published release).
+        direction: ``"sum"`` (the default: the GA steps ``lr (u_acq + lam
+            u_pen)`` with unit gradients ``u``, up to ``lr (1 + lam)`` long) or
+            ``"renormalized"`` (that sum scaled to unit length, so every step is
+            ``lr`` long and ``lam`` only turns it: the first published release,
+            ``scales/opt/black_box.py``, ``_get_new_batch``).
+        scales_formula: The penalty's log-det, ``"paper"`` (Eq. 13) or
+            ``"forward"``; with ``scales_normalizer`` ``"c"`` or ``"inv_c"`` (the
+            later release's forward formula).
+        scales_jacobian: ``"forward"`` (exact forward mode, the default) or
+            ``"fd"`` (forward differences, step 1e-4, as both releases).
+        scales_anchor: ``"current"`` (the penalty's Jacobian at each ascent point,
+            held fixed for its gradient) or ``"start"`` (taken once at the
+            ascent's start points, as the later release).
+        scales_dropout: Decoder in train mode (dropout on) in the penalty, as the
+            later release.
+        scales_tau: Weight of the penalty's log-det term against its prior
+            (``None``: the problem's ``rho``; the first release used 1
+            expressions, 0.001 SMILES, 0.003 SELFIES).
+        logit_clip: Clamp the penalty's logits to ``+-logit_clip`` before the
+            softmax (the first release: 12), or ``None``. Any penalty field away
+            from its default makes the penalty a
+            :class:`~scales_core.bo.published.ReleasePenalty`; the recorded ScaLES
+            values and early-stopping scores stay the exact ScaLES.
         invalid: What an invalid proposal adds to the GP data: ``"lowest"`` (the
             default: its latent at the lowest objective value observed so far, so
             the GP learns where the decoder fails) or ``"drop"`` (nothing; the
@@ -109,6 +155,14 @@ class BOConfig:
     scales_prior: str = "unit"
     invalid: str = "lowest"
     refit: str = "every_step"
+    direction: str = "sum"
+    scales_formula: str = "paper"
+    scales_normalizer: str = "c"
+    scales_jacobian: str = "forward"
+    scales_anchor: str = "current"
+    scales_dropout: bool = False
+    scales_tau: float | None = None
+    logit_clip: float | None = None
     max_cholesky: int = 5000
     surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
     device: str = "cpu"
@@ -144,12 +198,43 @@ class BOConfig:
         check_invalid_rule(self.invalid)
         if self.refit not in REFIT_RULES:
             raise ValueError(f"refit must be one of {REFIT_RULES}, got {self.refit!r}")
-        if self.scales_prior not in ("unit", "latent"):
+        if self.scales_prior not in ("unit", "latent", "none"):
             raise ValueError(
-                f"scales_prior must be 'unit' or 'latent', got {self.scales_prior!r}"
+                "scales_prior must be 'unit', 'latent' or 'none', got "
+                f"{self.scales_prior!r}"
             )
+        self._check_penalty_fields()
         if isinstance(self.surrogate, dict):  # read back from a header
             object.__setattr__(self, "surrogate", SurrogateConfig(**self.surrogate))
+
+    def _check_penalty_fields(self) -> None:
+        """``ValueError`` naming the first bad penalty component."""
+        from ..score import FORMULAS, NORMALIZERS
+        from .published import ANCHORS
+
+        choices = dict(
+            direction=DIRECTIONS, scales_formula=FORMULAS,
+            scales_normalizer=NORMALIZERS, scales_jacobian=("forward", "fd"),
+            scales_anchor=ANCHORS, scales_dropout=(False, True),
+        )
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.scales_formula == "paper" and self.scales_normalizer != "c":
+            raise ValueError("scales_normalizer='inv_c' needs scales_formula='forward'")
+        for name in ("scales_tau", "logit_clip"):
+            value = getattr(self, name)
+            ok = value is None or (
+                isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(value) and value > 0
+            )
+            if not ok:
+                raise ValueError(f"{name} must be a positive number or None, got {value!r}")
+
+    @property
+    def release_penalty(self) -> bool:
+        """Whether any penalty component is set away from the exact ScaLES."""
+        return any(getattr(self, k) != v for k, v in PENALTY_DEFAULTS.items())
 
     def to_dict(self) -> dict:
         """Plain-type view (for run headers). Fields added after runs were stored

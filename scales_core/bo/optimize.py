@@ -14,9 +14,10 @@ the prior; higher is better):
         + \lambda \frac{\nabla P(z)}{\|\nabla P(z)\|_2} \Big)
 
 in the raw latent space (the space of ``N(0, I)``), norms taken over the `q x d`
-entries of each candidate set. (The reference code runs the same update on latents
-rescaled by ``(z + 3) / 6`` and renormalizes the sum to unit length; in raw units
-its step is ``6 * lr``.)
+entries of each candidate set. With ``renormalize`` the bracket is scaled to unit
+length, so every step is ``lr`` long and ``lambda`` only turns it, as the first
+published release does (``scales/opt/black_box.py``, ``_get_new_batch``, in raw
+latents: its runner passes ``normalize=False``).
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ def gen_candidates_normalized_ga(
     lr: float = 0.5,
     n_steps: int = 10,
     stopping: ScoreThresholdStopping | None = None,
+    renormalize: bool = False,
 ) -> tuple[Tensor, Tensor]:
     r"""Run ``n_steps`` normalized gradient-ascent updates (Eq. 15).
 
@@ -138,6 +140,7 @@ def gen_candidates_normalized_ga(
         n_steps: Number of updates.
         stopping: Rejects the update of a candidate set when any of its `q`
             new points crosses the threshold; that set then stops moving.
+        renormalize: Scale ``u_acq + lam u_pen`` to unit length before the step.
 
     Returns:
         ``(candidates, values)``: a `b x q x d` tensor and the `b` acquisition values
@@ -154,7 +157,9 @@ def gen_candidates_normalized_ga(
     X = initial_conditions.detach().clone()
     active = torch.ones(b, dtype=torch.bool, device=X.device)
     anchored = None
-    if penalty is not None and lam > 0 and hasattr(penalty, "anchored") and n_steps:
+    anchors_at_start = getattr(penalty, "anchor", "start") == "start"
+    if (penalty is not None and lam > 0 and hasattr(penalty, "anchored")
+            and anchors_at_start and n_steps):
         anchored = penalty.anchored(X.reshape(-1, d))
     for _ in range(n_steps):
         idx = active.nonzero().squeeze(-1)
@@ -168,6 +173,8 @@ def gen_candidates_normalized_ga(
         elif penalty is not None and lam > 0:
             gp = _grad(lambda Z: penalty(Z.reshape(-1, d)), Xa)  # (len(idx), q, d)
             step = step + lam * _unit(gp)
+        if renormalize and penalty is not None and lam > 0:
+            step = _unit(step)
         X_new = Xa + lr * step
         if stopping is not None:
             rejected = stopping.reject(X_new.reshape(-1, d)).reshape(-1, q).any(-1)
@@ -187,6 +194,7 @@ def optimize_acqf_ga(
     lr: float = 0.5,
     n_steps: int = 10,
     stopping: ScoreThresholdStopping | None = None,
+    renormalize: bool = False,
 ) -> tuple[Tensor, Tensor]:
     r"""Optimize an acquisition function by normalized gradient ascent.
 
@@ -200,6 +208,7 @@ def optimize_acqf_ga(
         n_steps: Number of updates.
         stopping: Optional early stopping (see
             :func:`gen_candidates_normalized_ga`).
+        renormalize: Scale the combined direction to unit length.
 
     Returns:
         ``(candidates, value)``: the best `q x d` candidate set and its scalar
@@ -216,6 +225,7 @@ def optimize_acqf_ga(
         lr=lr,
         n_steps=n_steps,
         stopping=stopping,
+        renormalize=renormalize,
     )
     best = int(torch.argmax(values))
     return X[best].detach(), values[best].detach()

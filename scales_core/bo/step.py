@@ -17,7 +17,7 @@ from .config import BOConfig, check_invalid_rule
 from .methods import MethodConfig
 from .optimize import hypercube_bounds, optimize_acqf_ga, optimize_acqf_lbfgs
 from .problem import Problem
-from .published import PublishedPenalty
+from .published import PublishedPenalty, ReleasePenalty
 from .seeding import derive_seed
 from .init_store import InitStore
 from .stopping import ScoreThresholdStopping, SeededScore, quantile_of, score_values
@@ -80,6 +80,7 @@ class StepRunner:
             # BO needs latent gradients only; frozen weights also let the scores
             # replay CUDA graphs on a GPU.
             problem.decoder.to(self.device).requires_grad_(False)
+        # the recorded ScaLES keeps the unit prior where the penalty has none
         prior_scale = problem.latent_scale if config.scales_prior == "latent" else 1.0
         self.scales = ScaLES(
             problem.decoder, rho=problem.rho, grad=config.scales_grad,
@@ -199,6 +200,7 @@ def _propose_ga(runner: StepRunner, acq, starts: Tensor, t, j, threshold):
         lr=cfg.lr,
         n_steps=cfg.ga_steps,
         stopping=stopping,
+        renormalize=cfg.direction == "renormalized",
     )
 
 
@@ -257,9 +259,29 @@ OPTIMIZERS: dict[str, Optimizer] = {
     "lbfgs": Optimizer(_propose_lbfgs, lambda config: config.lbfgs_restarts),
 }
 
+def _scales_penalty(runner: StepRunner):
+    """The exact ScaLES, or a :class:`ReleasePenalty` where the run sets a component."""
+    cfg, problem = runner.config, runner.problem
+    if not cfg.release_penalty:
+        return runner.scales
+    prior = {"unit": 1.0, "latent": problem.latent_scale, "none": None}[cfg.scales_prior]
+    return ReleasePenalty(
+        problem.decoder,
+        formula=cfg.scales_formula,
+        normalizer=cfg.scales_normalizer,
+        jacobian=cfg.scales_jacobian,
+        anchor=cfg.scales_anchor,
+        dropout=cfg.scales_dropout,
+        tau=problem.rho if cfg.scales_tau is None else cfg.scales_tau,
+        logit_clip=cfg.logit_clip,
+        prior_scale=prior,
+        positions=problem.positions,
+    )
+
+
 #: Penalty name (:attr:`MethodConfig.penalty`) -> factory taking the runner.
 PENALTIES: dict[str | None, Callable[[StepRunner], object]] = {
-    "scales": lambda runner: runner.scales,
+    "scales": _scales_penalty,
     "prior": lambda runner: prior_score,
     "published": lambda runner: PublishedPenalty(
         runner.problem.decoder, positions=runner.problem.positions

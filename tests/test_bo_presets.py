@@ -1,0 +1,101 @@
+"""Published-pipeline components as BO options: penalty, direction, presets."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import MLPDecoder
+
+import scales_core as sc
+from scales_core.bo.config import LATER_FIELDS, BOConfig
+from scales_core.bo.optimize import gen_candidates_normalized_ga
+from scales_core.bo.presets import PRESETS, preset_fields
+from scales_core.bo.published import ReleasePenalty
+
+
+def test_default_components_are_the_exact_cpa_score():
+    dec = MLPDecoder().double().requires_grad_(False)
+    z = torch.randn(4, 3, dtype=torch.float64)
+    pen = ReleasePenalty(dec, jacobian="forward", tau=0.7)
+    exact = sc.ScaLES(dec, rho=0.7, grad="cpa")
+    torch.testing.assert_close(pen(z), exact(z))
+    x = z.clone().requires_grad_(True)
+    (g_pen,) = torch.autograd.grad(pen(x).sum(), x)
+    x = z.clone().requires_grad_(True)
+    (g_exact,) = torch.autograd.grad(exact(x).sum(), x)
+    torch.testing.assert_close(g_pen, g_exact)
+
+
+def test_later_release_components():
+    dec = MLPDecoder().double().requires_grad_(False)
+    z0 = torch.randn(3, 3, dtype=torch.float64)
+    pen = ReleasePenalty(dec, formula="forward", normalizer="inv_c", jacobian="forward",
+                         anchor="start", prior_scale=None)
+    score = pen.anchored(z0)
+    want = sc.ScaLES(dec, formula="forward", normalizer="inv_c").log_det(z0)
+    torch.testing.assert_close(score(z0), want)
+    # anchored: away from z0 the Jacobian stays z0's
+    z1 = z0 + 0.3
+    assert not torch.allclose(score(z1), pen(z1))
+    with pytest.raises(ValueError, match="anchors"):
+        score(z0[:2])
+
+
+def test_bad_components_are_refused():
+    dec = MLPDecoder()
+    for kwargs, match in [
+        (dict(formula="x"), "formula"), (dict(normalizer="inv_c"), "inv_c"),
+        (dict(jacobian="reverse"), "jacobian"), (dict(anchor="end"), "anchor"),
+        (dict(logit_clip=-1), "logit_clip"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            ReleasePenalty(dec, **kwargs)
+
+
+def test_renormalized_direction_steps_exactly_lr():
+    dec = MLPDecoder().double().requires_grad_(False)
+    pen = sc.ScaLES(dec, grad="cpa")
+    X0 = torch.randn(2, 1, 3, dtype=torch.float64)
+    acq = lambda X: -(X - 1).square().sum((-1, -2))  # noqa: E731
+    lam, lr = 2.0, 0.1
+    one, _ = gen_candidates_normalized_ga(X0, acq, pen, lam=lam, lr=lr, n_steps=1,
+                                         renormalize=True)
+    torch.testing.assert_close((one - X0).flatten(1).norm(dim=1), torch.full((2,), lr, dtype=torch.float64))
+    summed, _ = gen_candidates_normalized_ga(X0, acq, pen, lam=lam, lr=lr, n_steps=1)
+    # same direction, different length
+    d1, d2 = (one - X0).flatten(1), (summed - X0).flatten(1)
+    torch.testing.assert_close(d1 / d1.norm(dim=1, keepdim=True), d2 / d2.norm(dim=1, keepdim=True))
+    assert ((summed - X0).flatten(1).norm(dim=1) > lr * 1.01).all()
+
+
+def test_config_fields_are_checked_and_old_headers_unchanged():
+    assert BOConfig().to_dict().keys().isdisjoint(LATER_FIELDS)
+    assert not BOConfig().release_penalty
+    cfg = BOConfig(logit_clip=12.0, direction="renormalized")
+    assert cfg.release_penalty and cfg.to_dict()["logit_clip"] == 12.0
+    for kwargs in [dict(direction="up"), dict(scales_normalizer="inv_c"),
+                   dict(scales_tau=0), dict(logit_clip=float("inf")),
+                   dict(scales_anchor="end"), dict(scales_prior="flat")]:
+        with pytest.raises(ValueError):
+            BOConfig(**kwargs)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("dataset", ["expressions", "smiles", "selfies"])
+def test_every_preset_is_a_valid_config(preset, dataset):
+    fields, positions = preset_fields(preset, dataset)
+    cfg = BOConfig(**fields)
+    assert cfg.release_penalty == (preset != "default")
+    assert positions is None or positions >= 19
+
+
+def test_preset_facts():
+    fields, positions = preset_fields("paper_2024", "smiles")
+    assert (fields["scales_tau"], fields["logit_clip"], positions) == (0.001, 12.0, 30)
+    assert fields["direction"] == "renormalized"
+    fields, positions = preset_fields("paper_2025", "smiles")
+    assert (fields["refit"], fields["invalid"], positions) == ("never", "drop", 120)
+    with pytest.raises(ValueError, match="preset"):
+        preset_fields("paper_2023", "smiles")
+    with pytest.raises(ValueError, match="dataset"):
+        preset_fields("paper_2024", "dyck")
