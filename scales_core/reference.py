@@ -132,6 +132,7 @@ def published_score(
     eps: float = 1e-4,
     dropout: bool | None = None,
     positions: int | None = None,
+    arithmetic: str = "float64",
 ) -> Tensor:
     r"""The score value as a published code release computes it.
 
@@ -146,6 +147,11 @@ def published_score(
             default: as the release does (later, p_row: on; first: off).
         positions: Leading positions; default: as the release does (later,
             p_row: all; first: :func:`first_release_positions`).
+        arithmetic: ``"float64"`` (the log-det of the finite-difference ``A`` in
+            float64, QR-based) or ``"float32"`` (later release only: ``J^T J`` and
+            its singular values in float32, as ``LES.forward`` computes them; the
+            smallest singular values of ``J^T J`` then carry float32 round-off,
+            which moves the SMILES values by tens of nats).
 
     Returns:
         A `batch` tensor in ``z``'s dtype: later ``-rho/2 logdet(J^T J)``, first
@@ -163,8 +169,14 @@ def published_score(
     if positions is None and release == "first":
         L = decoder_output_length(decoder, z)
         positions = first_release_positions(L, z.shape[-1])
+    if arithmetic not in ("float64", "float32"):
+        raise ValueError(f"arithmetic must be 'float64' or 'float32', got {arithmetic!r}")
+    if arithmetic == "float32" and release != "later":
+        raise ValueError("arithmetic='float32' replays the later release only")
     logits, A = published_jacobian(decoder, z, eps, dropout, positions)
-    if release == "later":
+    if release == "later" and arithmetic == "float32":
+        value = _later_float32(logits, A)
+    elif release == "later":
         value = log_det_forward(logits, A, normalizer="inv_c")
     elif release == "first":
         value = log_det_pinv(logits, A, extra_row="ones")
@@ -174,6 +186,27 @@ def published_score(
     if release == "first":
         out = out - 0.5 * z.detach().to(out.dtype).square().sum(-1)
     return out.to(z.dtype)
+
+
+def _later_float32(logits: Tensor, A: Tensor) -> Tensor:
+    r"""``-1/2 sum log svd(J^T J)`` in float32, ``J`` with the ``-p/c`` rows.
+
+    Args:
+        logits: `batch x L x D`. A: `batch x (L*D) x d`.
+
+    Returns:
+        A `batch` float32 tensor.
+    """
+    l = logits.float()
+    B, L, D = l.shape
+    A4 = A.float().reshape(B, L, D, -1)
+    p = torch.softmax(l, -1)
+    soft = torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)  # (B, L, D, D)
+    inv_c = -(torch.exp(l) / torch.exp(l).sum(-1, keepdim=True) ** 2).unsqueeze(-2)
+    F = torch.cat([soft, inv_c], dim=-2)  # (B, L, D + 1, D)
+    J = (F @ A4).reshape(B, L * (D + 1), -1)
+    s = torch.linalg.svdvals(J.transpose(1, 2) @ J)
+    return -0.5 * torch.log(s).sum(-1)
 
 
 def decoder_output_length(decoder: Decoder, z: Tensor) -> int:

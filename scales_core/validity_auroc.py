@@ -33,13 +33,14 @@ from .baselines import likelihood_from_logits, polarity_from_jacobian
 from .batching import map_batches
 from .datasets import VAE, Dataset, get_dataset
 from .jacobian import logits_and_jacobian
-from .score import log_det_paper, prior_score
+from .score import clip_logits, log_det_forward, log_det_paper, prior_score
 
 __all__ = [
     "DISTRIBUTIONS",
     "JACOBIAN_SCORES",
     "PROTOCOLS",
     "SCORES",
+    "FIXED_SIGN",
     "RHO_GRID",
     "ValidityDraw",
     "draw_latents",
@@ -63,12 +64,22 @@ JACOBIAN_SCORES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     "log_det": log_det_paper,
     "polarity": lambda logits, A: polarity_from_jacobian(A),
     "likelihood": lambda logits, A: likelihood_from_logits(logits),
+    # the other formulas of the log-det term (scales_core.score, module notes)
+    "forward_c": lambda logits, A: log_det_forward(logits, A, "c"),
+    "forward_inv_c": lambda logits, A: log_det_forward(logits, A, "inv_c"),
+    "log_det_clip12": lambda logits, A: log_det_paper(clip_logits(logits, 12.0), A),
 }
+
+#: Scores whose sign is part of their claim (higher = more valid): their AUROC is
+#: reported as computed, never flipped by the calibration draw. An AUROC below 0.5
+#: then says the formula ranks validity backwards.
+FIXED_SIGN = ("forward_c", "forward_inv_c", "log_det_clip12")
 
 #: Every score of the experiment, in report order. ``scales`` is
 #: ``prior + rho * log_det``; ``uncertainty`` is the negated UC score (high =
 #: certain); the others are :data:`JACOBIAN_SCORES` and the prior.
-SCORES = ("scales", "uncertainty", "prior", "polarity", "likelihood", "log_det")
+SCORES = ("scales", "uncertainty", "prior", "polarity", "likelihood", "log_det",
+          *FIXED_SIGN)
 
 #: Candidate ScaLES weights: half decades from 1e-3 to 1e7, wide enough for a prior
 #: of scale ``s = 0.001`` (its term is ``1 / s^2 = 1e6`` times that of ``N(0, I)``).
@@ -306,7 +317,7 @@ def run_validity_experiment(
     for src in PROTOCOLS[protocol]:
         summary["valid_share"][src] = float(ev_draw.valid[ev_draw.source == src].mean())
     for key in SCORES:
-        sign = 1.0 if auroc(draws["calibration"].valid, cal[key]) >= 0.5 else -1.0
+        sign = 1.0 if key in FIXED_SIGN or auroc(draws["calibration"].valid, cal[key]) >= 0.5 else -1.0
         summary["orientation"][key] = sign
         summary["auroc"][key] = auroc(ev_draw.valid, sign * ev[key])
     frame = pd.DataFrame({"source": ev_draw.source, "decoded": ev_draw.decoded,

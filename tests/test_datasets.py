@@ -232,7 +232,8 @@ def test_toy_record_runs_everywhere(toy):
         assert summary["dataset"] == "toy_ab" and summary["model"] == "toy_mlp"
         assert len(frame) == 5 * len(PROTOCOLS[protocol])
         assert set(summary["auroc"]) == {"scales", "uncertainty", "prior", "polarity",
-                                         "likelihood", "log_det"}
+                                         "likelihood", "log_det", "forward_c",
+                                         "forward_inv_c", "log_det_clip12"}
 
     problem = make_problem("toy_count_a", seed=0)
     assert problem.info == dict(checkpoint="toy_mlp", n_init=12, data_seed=0)

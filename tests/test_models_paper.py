@@ -81,3 +81,32 @@ def test_tokenize_errors():
     with pytest.raises(ValueError, match="longer than"):
         vae.tokenize(["x+" * 10])
     assert vae.detokenize(vae.tokenize(["sin(x)+1"])) == ["sin(x)+1"]
+
+
+@pytest.mark.parametrize("feedback", ["softmax", "zeros", "argmax"])
+def test_feedback_rules_forward_mode_matches_autograd(feedback):
+    from scales_core.models.char_vae import CharDecoder, CharVAEConfig
+
+    torch.manual_seed(0)
+    cfg = CharVAEConfig(vocab_size=6, max_len=5, latent_dim=3, hidden=8, feedback=feedback)
+    dec = CharDecoder(cfg).double().eval()
+    z = torch.randn(4, 3, dtype=torch.float64)
+    logits, A = dec.logits_and_jacobian(z)
+    torch.testing.assert_close(logits, dec(z))
+    torch.testing.assert_close(A, sc.decoder_jacobian(dec, z, method="reverse"))
+    if feedback == "zeros":  # step t does not see step t - 1: the same logits as no feedback weights
+        dec2 = CharDecoder(cfg).double().eval()
+        dec2.load_state_dict(dec.state_dict())
+        dec2.output_projection.weight.data.normal_()
+        torch.testing.assert_close(dec2(z), dec(z))
+    with pytest.raises(ValueError, match="feedback"):
+        CharVAEConfig(vocab_size=6, max_len=5, latent_dim=3, feedback="onehot")
+
+
+@needs_data("checkpoints/paper_2024/expressions/w.pth")
+def test_first_release_checkpoint_loads_with_zero_feedback():
+    vae = sc.models.load_paper_vae("paper_2024_expressions")
+    assert vae.decoder.cfg.feedback == "zeros" and vae.latent_scale == 0.1
+    assert "paper_2024_expressions" in sc.datasets.get_dataset("expressions").models
+    z = torch.randn(3, 25) * 0.1
+    assert vae.decoder(z).shape == (3, 19, 15)

@@ -26,7 +26,7 @@ import torch
 
 from .. import data, tokens
 from ..models import OWN_MODELS, PAPER_CHECKPOINTS, load_paper_vae, load_vae
-from ..models.paper import PAPER_SIZES
+from ..models.paper import FIRST_RELEASE_CHECKPOINTS, PAPER_SIZES
 from ..tasks import is_valid_expression, is_valid_smiles, passes_quality_filters
 from ..tasks.validity import mol_from_smiles
 from .record import BODefaults, Dataset, Training, Validity
@@ -46,7 +46,7 @@ _BO_POOL = 4
 
 def load_named_vae(name: str, device: str | torch.device = "cpu"):
     """A published checkpoint by name, else one of the project's own models."""
-    if name in PAPER_CHECKPOINTS:
+    if name in PAPER_CHECKPOINTS or name in FIRST_RELEASE_CHECKPOINTS:
         return load_paper_vae(name, device)
     return load_vae(name, device)
 
@@ -91,7 +91,8 @@ def _expression_training(n_train, n_heldout, seed):
 EXPRESSIONS = Dataset(
     name="expressions",
     model="expressions_gru_1",
-    models=tuple(c for c in PAPER_CHECKPOINTS if c.startswith("expressions_")),
+    models=(*(c for c in PAPER_CHECKPOINTS if c.startswith("expressions_")),
+            *FIRST_RELEASE_CHECKPOINTS),
     vae_loader=load_named_vae,
     validity=GRAMMAR,
     objectives=("expressions",),

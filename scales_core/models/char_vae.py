@@ -8,6 +8,12 @@ Decoder: ``ctx = Linear(d, 100)(z)`` is the input of a 3-layer GRU (or LSTM) at 
 of the `L` steps from a zero state; the step logits are
 ``Linear(200, D)(cat[h_t, Linear(D, 100)(softmax(logits_{t-1}))])`` with a zero
 probability vector before the first step.
+
+The feedback is the later code release's (``les/nets``, softmax probabilities). The
+first release (OmerRonen/scales 811cd8f, ``scales/nets/gru_vae.py``,
+``DecoderRNN.forward``) feeds back zeros (``teacher_forcing: false``, its
+expressions VAE) or the one-hot argmax of the previous step (``teacher_forcing:
+true``, its SMILES VAE): :attr:`CharVAEConfig.feedback`.
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ from ..tokens import encode as encode_chars
 from ._inputs import check_decode_latents, decoded_positions, encode_input
 from .recurrent import RecurrenceJVP, run_recurrence
 
-__all__ = ["CharVAEConfig", "CharEncoder", "CharDecoder", "PropertyNet", "CharVAE"]
+#: The decoder feedback rules (:attr:`CharVAEConfig.feedback`).
+FEEDBACKS = ("softmax", "zeros", "argmax")
+
+__all__ = ["FEEDBACKS", "CharVAEConfig", "CharEncoder", "CharDecoder", "PropertyNet", "CharVAE"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,9 @@ class CharVAEConfig:
             prior samples (the published code's ``les/nets/template.py``,
             ``reparameterize`` and ``generate``): the prior of the latent space is
             ``N(0, latent_scale^2 I)``. 1 for a standard VAE.
+        feedback: What step ``t`` sees of step ``t - 1``: ``"softmax"`` (its
+            probabilities), ``"zeros"`` (nothing) or ``"argmax"`` (the one-hot of
+            its most likely symbol; no derivative flows through it).
     """
 
     vocab_size: int
@@ -55,6 +67,11 @@ class CharVAEConfig:
     conv_kernels: tuple[int, int, int] = (9, 9, 11)
     dropout: float = 0.2
     latent_scale: float = 1.0
+    feedback: str = "softmax"
+
+    def __post_init__(self) -> None:
+        if self.feedback not in FEEDBACKS:
+            raise ValueError(f"feedback must be one of {FEEDBACKS}, got {self.feedback!r}")
 
 
 class CharEncoder(nn.Module):
@@ -141,9 +158,18 @@ class CharDecoder(nn.Module):
         steps = base.unbind(1)
         logits = [steps[0] + c0]
         for base_t in steps[1:]:
-            probs = torch.softmax(logits[-1], dim=-1)
-            logits.append(base_t + probs @ C.T + c0)
+            probs = self._fed_back(logits[-1])
+            logits.append(base_t + c0 if probs is None else base_t + probs @ C.T + c0)
         return torch.stack(logits, dim=1)
+
+    def _fed_back(self, logits: Tensor) -> Tensor | None:
+        """The `batch x D` vector fed to the next step (``None``: zeros)."""
+        if self.cfg.feedback == "softmax":
+            return torch.softmax(logits, dim=-1)
+        if self.cfg.feedback == "zeros":
+            return None
+        top = logits.detach().argmax(-1, keepdim=True)  # scatter, not one_hot: vmap-safe
+        return torch.zeros_like(logits).detach().scatter(-1, top, 1.0)
 
     def logits_and_jacobian(
         self, z: Tensor, positions: int | None = None
@@ -176,12 +202,14 @@ class CharDecoder(nn.Module):
         for t in range(K):
             h, dh = rec.step()  # (B, H), (B, d, H)
             l_t, dl_t = h @ w_h.T + c0, dh @ w_h.T  # (B, D), (B, d, D)
-            if t > 0:
+            if t > 0 and cfg.feedback == "softmax":
                 p = torch.softmax(logits[-1], dim=-1).unsqueeze(1)  # (B, 1, D)
                 dl = dlogits[-1]
                 dp = p * (dl - (dl * p).sum(-1, keepdim=True))  # (B, d, D)
                 l_t = l_t + p.squeeze(1) @ C
                 dl_t = dl_t + dp @ C
+            elif t > 0 and cfg.feedback == "argmax":  # piecewise constant: no tangent
+                l_t = l_t + self._fed_back(logits[-1]) @ C
             logits.append(l_t)
             dlogits.append(dl_t)
         A = torch.stack(dlogits, dim=1)  # (B, L, d, D)

@@ -19,6 +19,7 @@ from .char_vae import CharVAE, CharVAEConfig
 
 __all__ = [
     "PAPER_CHECKPOINTS",
+    "FIRST_RELEASE_CHECKPOINTS",
     "PAPER_SIZES",
     "EXPRESSIONS_VOCAB",
     "load_paper_vae",
@@ -35,6 +36,16 @@ PAPER_CHECKPOINTS = tuple(
     for cell in ("gru", "lstm")
     for beta in ("0.05", "0.1", "1")
 )
+
+#: The first code release's checkpoints (OmerRonen/scales 811cd8f,
+#: ``trained_models/``): name -> (family, file, decoder feedback). Its decoder
+#: (``scales/nets/gru_vae.py``, ``DecoderRNN.forward``, ``teacher_forcing: false``)
+#: feeds zeros back, not the previous step's probabilities.
+FIRST_RELEASE_CHECKPOINTS = {
+    "paper_2024_expressions": (
+        "expressions", "checkpoints/paper_2024/expressions/w.pth", "zeros"
+    ),
+}
 
 #: Sizes and latent scale of each family. ``latent_scale`` is the published configs'
 #: ``eps_std`` (OmerRonen/scales ``les/configs/expressions.yaml`` 0.1,
@@ -75,7 +86,8 @@ def load_paper_vae(name: str, device: str | torch.device = "cpu") -> CharVAE:
     r"""Load a published character VAE with strict key matching, in eval mode.
 
     Args:
-        name: One of :data:`PAPER_CHECKPOINTS`, e.g. ``"expressions_gru_1"``.
+        name: One of :data:`PAPER_CHECKPOINTS`, e.g. ``"expressions_gru_1"``, or
+            of :data:`FIRST_RELEASE_CHECKPOINTS`.
         device: Where to put the weights.
 
     Returns:
@@ -85,13 +97,19 @@ def load_paper_vae(name: str, device: str | torch.device = "cpu") -> CharVAE:
         ValueError: for an unknown name.
         scales_core.paths.DataNotFoundError: when the weights file is missing.
     """
-    if name not in PAPER_CHECKPOINTS:
-        raise ValueError(f"unknown checkpoint {name!r}; choose from {PAPER_CHECKPOINTS}")
-    data, cell, _ = name.split("_")
-    cfg = CharVAEConfig(cell=cell, **PAPER_SIZES[data])
+    if name in FIRST_RELEASE_CHECKPOINTS:
+        data, file, feedback = FIRST_RELEASE_CHECKPOINTS[name]
+        cell = "gru"
+    elif name in PAPER_CHECKPOINTS:
+        data, cell, _ = name.split("_")
+        file, feedback = f"checkpoints/paper/{name}/w.pth", "softmax"
+    else:
+        known = (*PAPER_CHECKPOINTS, *FIRST_RELEASE_CHECKPOINTS)
+        raise ValueError(f"unknown checkpoint {name!r}; choose from {known}")
+    cfg = CharVAEConfig(cell=cell, feedback=feedback, **PAPER_SIZES[data])
     vocab = EXPRESSIONS_VOCAB if data == "expressions" else smiles_vocab()
     vae = CharVAE(cfg, vocab, pad_index=vocab.index(" "), kind=f"char_{data}")
-    path = resolve(f"checkpoints/paper/{name}/w.pth")
+    path = resolve(file)
     state = load_torch_file(path, f"published checkpoint {name!r}", _FIX)
     try:
         vae.load_state_dict(state, strict=True)
