@@ -99,3 +99,30 @@ def test_preset_facts():
         preset_fields("paper_2023", "smiles")
     with pytest.raises(ValueError, match="dataset"):
         preset_fields("paper_2024", "dyck")
+
+
+def test_unmoved_proposals_finds_requeried_latents():
+    import numpy as np
+
+    from scales_core.bo import unmoved_proposals, unmoved_summary
+    from scales_core.bo.records import RunData
+
+    rng = np.random.default_rng(0)
+    init = rng.normal(size=(20, 4))
+    moved = init[3] + 0.5
+    oracle = [
+        dict(step=0, index=0, latent=init[3].tolist(), valid=True),          # a start point again
+        dict(step=0, index=1, latent=moved.tolist(), valid=False),           # moved
+        dict(step=1, index=0, latent=(moved + 1e-9).tolist(), valid=True),   # an earlier proposal
+        dict(step=1, index=1, latent=(init[5] + 1e-2).tolist(), valid=True),  # close, but moved
+    ]
+    run = RunData(header=dict(method="scales_es_75", seed=0), init=dict(latents=init.tolist()),
+                  oracle=oracle, done=dict(type="done"))
+    calls = unmoved_proposals([run])
+    assert calls["unmoved"].tolist() == [True, False, True, False]
+    table = unmoved_summary(calls)
+    row = table.loc["scales_es_75"]
+    assert row["unmoved share"] == 0.5 and row["valid (unmoved)"] == 1.0
+    assert row["valid (moved)"] == 0.5 and row["proposals"] == 4
+    # an unfinished run is skipped
+    assert unmoved_proposals([RunData(header=run.header, init=run.init, oracle=oracle)]).empty

@@ -72,6 +72,8 @@ from .summary import (
     top_values,
     trajectories,
     trajectory_bands,
+    unmoved_proposals,
+    unmoved_summary,
 )
 from .surrogate import DeepKernel, SurrogateConfig, fit_surrogate, surrogate_state
 
@@ -133,6 +135,8 @@ __all__ = [
     "paper_table5",
     "trajectories",
     "trajectory_bands",
+    "unmoved_proposals",
+    "unmoved_summary",
     "make_problem",
     "problem_info",
     "optimize_acqf_ga",

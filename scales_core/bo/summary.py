@@ -40,6 +40,8 @@ __all__ = [
     "top_values",
     "trajectories",
     "trajectory_bands",
+    "unmoved_proposals",
+    "unmoved_summary",
 ]
 
 logger = logging.getLogger(__name__)
@@ -484,3 +486,74 @@ def compare_variants(frames: dict[str, pd.DataFrame], k: int = 10) -> pd.DataFra
     if len(out):
         out.index = pd.MultiIndex.from_tuples(out.index, names=["variant", "method"])
     return out
+
+
+def unmoved_proposals(runs: Iterable[RunData], rel_tol: float = 1e-3) -> pd.DataFrame:
+    r"""Which proposals sit on a latent the run had already observed.
+
+    An early-stopping ascent whose first update is rejected returns its start
+    point, a latent drawn from the observed ones: the proposal is then an observed
+    latent queried again. A proposal counts as *unmoved* when it lies within
+    ``rel_tol`` times the median nearest-neighbour distance of the initial latents
+    of an initial latent or of a proposal of an earlier step (the start pool;
+    stored latents are float32-rounded alike, so a returned start point matches
+    exactly).
+
+    Args:
+        runs: Run records (e.g. the values of ``dict(iter_runs(folder))``);
+            unfinished runs are skipped.
+        rel_tol: The tolerance, relative to the initial latents' spacing.
+
+    Returns:
+        One row per oracle call: method, seed, step, index, valid, unmoved.
+    """
+    frames = []
+    for run in runs:
+        init = run.init_latents()
+        if run.done is None or init is None or not run.oracle:
+            continue
+        init = np.asarray(init, dtype=float)
+        gaps = np.sqrt(((init[:, None, :] - init[None, :, :]) ** 2).sum(-1))
+        np.fill_diagonal(gaps, np.inf)
+        tol = rel_tol * float(np.median(gaps.min(1)))
+        z = np.asarray([r["latent"] for r in run.oracle], dtype=float)
+        steps = np.array([r["step"] for r in run.oracle])
+        unmoved = np.zeros(len(z), dtype=bool)
+        for step in np.unique(steps):
+            here = steps == step
+            pool = np.concatenate([init, z[steps < step]])
+            dist = np.sqrt(((z[here][:, None, :] - pool[None, :, :]) ** 2).sum(-1)).min(1)
+            unmoved[here] = dist <= tol
+        frames.append(pd.DataFrame({
+            "method": run.header["method"], "seed": run.header["seed"], "step": steps,
+            "index": [r["index"] for r in run.oracle],
+            "valid": [bool(r["valid"]) for r in run.oracle], "unmoved": unmoved,
+        }))
+    columns = ["method", "seed", "step", "index", "valid", "unmoved"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def unmoved_summary(calls: pd.DataFrame) -> pd.DataFrame:
+    r"""Per method: the share of unmoved proposals and the validity of each kind.
+
+    Args:
+        calls: The output of :func:`unmoved_proposals`.
+
+    Returns:
+        Index method; columns ``unmoved share``, ``valid (moved)``, ``valid
+        (unmoved)``, ``valid (all)`` and ``proposals``.
+    """
+    def row(group: pd.DataFrame) -> pd.Series:
+        moved, still = group[~group["unmoved"]], group[group["unmoved"]]
+        return pd.Series({
+            "unmoved share": float(group["unmoved"].mean()),
+            "valid (moved)": float(moved["valid"].mean()) if len(moved) else math.nan,
+            "valid (unmoved)": float(still["valid"].mean()) if len(still) else math.nan,
+            "valid (all)": float(group["valid"].mean()),
+            "proposals": len(group),
+        })
+
+    if calls.empty:
+        return pd.DataFrame(columns=["unmoved share", "valid (moved)", "valid (unmoved)",
+                                     "valid (all)", "proposals"])
+    return calls.groupby("method")[["valid", "unmoved"]].apply(row)
