@@ -126,3 +126,34 @@ def test_unmoved_proposals_finds_requeried_latents():
     assert row["valid (moved)"] == 0.5 and row["proposals"] == 4
     # an unfinished run is skipped
     assert unmoved_proposals([RunData(header=run.header, init=run.init, oracle=oracle)]).empty
+
+
+def _frame(rows):
+    import pandas as pd
+
+    from scales_core.bo.summary import COLUMNS
+
+    out = []
+    for method, seed, valid_objectives in rows:
+        for i, (valid, obj) in enumerate(valid_objectives):
+            out.append(dict(task="t", method=method, seed=seed, step=i, index=0, string=str(i),
+                            objective=obj if valid else None, valid=valid, scales=0.0,
+                            complete=True, path=f"{method}/{seed}"))
+    return pd.DataFrame(out, columns=list(COLUMNS)).astype({"objective": float})
+
+
+def test_pipeline_table_pairs_each_pipeline_with_its_own_ga():
+    from scales_core.bo import pipeline_table
+
+    calls = lambda n_valid, n, base: [(i < n_valid, base + i) for i in range(n)]  # noqa: E731
+    a = _frame([("ga", 0, calls(2, 4, 0.0)), ("ga", 1, calls(1, 4, 0.0)),
+                ("scales_0.5", 0, calls(4, 4, 1.0)), ("scales_0.5", 1, calls(0, 4, 0.0)),
+                ("scales_0.5", 2, calls(4, 4, 0.0))])  # seed 2 has no GA: not paired
+    b = _frame([("ga", 0, calls(4, 4, 0.0)), ("scales_0.5", 0, calls(2, 4, 0.0))])
+    table = pipeline_table({"A": a, "B": b}, ["scales_0.5", "scales_2"], k=1)
+    assert list(table.index) == [("A", "ga"), ("A", "scales_0.5"), ("B", "ga"), ("B", "scales_0.5")]
+    row = table.loc[("A", "scales_0.5")]
+    assert row["seeds"] == 2
+    assert row["validity"] == 0.5 and row["validity - GA"] == pytest.approx(0.5 - 0.375)
+    assert row["validity higher"] == "1 of 2"
+    assert table.loc[("B", "scales_0.5"), "validity - GA"] == -0.5

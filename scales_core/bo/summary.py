@@ -33,6 +33,7 @@ __all__ = [
     "means_on_seeds",
     "paired_verdict",
     "per_run_metrics",
+    "pipeline_table",
     "proposal_norms",
     "load_step_times",
     "load_sweep",
@@ -557,3 +558,53 @@ def unmoved_summary(calls: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["unmoved share", "valid (moved)", "valid (unmoved)",
                                      "valid (all)", "proposals"])
     return calls.groupby("method")[["valid", "unmoved"]].apply(row)
+
+
+def pipeline_table(
+    frames: dict[str, pd.DataFrame],
+    methods: Iterable[str],
+    baseline: str = "ga",
+    k: int = 10,
+) -> pd.DataFrame:
+    r"""Each pipeline's methods against its own baseline, paired by seed.
+
+    Args:
+        frames: Pipeline label -> :func:`load_sweep` output holding the baseline's
+            and the methods' runs of that pipeline.
+        methods: The methods to report (the baseline is reported too).
+        baseline: The method every other is paired with.
+        k: Size of the top-k mean.
+
+    Returns:
+        Index (pipeline, method); columns ``seeds`` (finished, paired with the
+        baseline), ``validity``, ``top1``, ``top10`` (means over those seeds), the
+        mean paired differences ``validity - GA`` and ``top10 - GA``, and on how
+        many seeds each is higher (``validity higher``, ``top10 higher``, as
+        ``"h of n"``). A method without a finished pair is left out.
+    """
+    rows = {}
+    for label, frame in frames.items():
+        runs = per_run_metrics(frame, k)
+        if runs.empty or baseline not in runs.index.get_level_values("method"):
+            continue
+        base = runs.loc[baseline]
+        for method in [baseline, *[m for m in methods if m != baseline]]:
+            if method not in runs.index.get_level_values("method"):
+                continue
+            mine = runs.loc[method]
+            seeds = sorted(set(mine.index) & set(base.index))
+            if not seeds:
+                continue
+            diff = mine.loc[seeds] - base.loc[seeds]
+            rows[(label, method)] = {
+                "seeds": len(seeds),
+                **{m: float(mine.loc[seeds, m].mean()) for m in ("validity", "top1", "top10")},
+                f"validity - {baseline.upper()}": float(diff["validity"].mean()),
+                f"top10 - {baseline.upper()}": float(diff["top10"].mean()),
+                "validity higher": f"{int((diff['validity'] > 0).sum())} of {len(seeds)}",
+                "top10 higher": f"{int((diff['top10'] > 0).sum())} of {len(seeds)}",
+            }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    if len(out):
+        out.index = pd.MultiIndex.from_tuples(out.index, names=["pipeline", "method"])
+    return out
