@@ -157,3 +157,18 @@ def test_pipeline_table_pairs_each_pipeline_with_its_own_ga():
     assert row["validity"] == 0.5 and row["validity - GA"] == pytest.approx(0.5 - 0.375)
     assert row["validity higher"] == "1 of 2"
     assert table.loc[("B", "scales_0.5"), "validity - GA"] == -0.5
+
+
+def test_validity_ordering():
+    import pandas as pd
+
+    from scales_core.bo import validity_ordering
+
+    idx = pd.MultiIndex.from_tuples([("A", "ga"), ("A", "s1"), ("A", "s2"), ("B", "ga")])
+    table = pd.DataFrame({"validity": [0.1, 0.2, 0.3, 0.5], "validity - GA": [0, 0.1, 0.2, 0],
+                          "seeds": [3, 3, 2, 1]}, index=idx)
+    got = validity_ordering(table, "A", ["s1", "s2"])
+    assert got == {"values": [0.1, 0.2, 0.3], "rising": True, "above": True, "seeds": 2}
+    assert not validity_ordering(table, "A", ["s2", "s1"])["rising"]
+    assert validity_ordering(table, "B", ["s1"]) is None
+    assert validity_ordering(table, "C", ["s1"]) is None

@@ -75,6 +75,7 @@ from .summary import (
     trajectory_bands,
     unmoved_proposals,
     unmoved_summary,
+    validity_ordering,
 )
 from .surrogate import DeepKernel, SurrogateConfig, fit_surrogate, surrogate_state
 
@@ -139,6 +140,7 @@ __all__ = [
     "trajectory_bands",
     "unmoved_proposals",
     "unmoved_summary",
+    "validity_ordering",
     "make_problem",
     "problem_info",
     "optimize_acqf_ga",

@@ -35,6 +35,7 @@ __all__ = [
     "per_run_metrics",
     "pipeline_table",
     "proposal_norms",
+    "validity_ordering",
     "load_step_times",
     "load_sweep",
     "summarize_sweep",
@@ -608,3 +609,39 @@ def pipeline_table(
     if len(out):
         out.index = pd.MultiIndex.from_tuples(out.index, names=["pipeline", "method"])
     return out
+
+
+def validity_ordering(
+    table: pd.DataFrame, pipeline: str, methods: list[str], baseline: str = "ga"
+) -> dict | None:
+    r"""Whether validity rises along ``[baseline, *methods]`` in one pipeline.
+
+    The paper's claim for a penalty family (e.g. logP: GA 0.19 < ScaLES 0.28 <
+    0.35 < 0.47 at lambda 0.5, 0.8, 2) read off :func:`pipeline_table`.
+
+    Args:
+        table: The output of :func:`pipeline_table`.
+        pipeline: A pipeline label of ``table``.
+        methods: The methods in the claimed order of rising validity.
+        baseline: The baseline, first in the order.
+
+    Returns:
+        ``None`` where the pipeline lacks one of the methods; else ``values`` (the
+        validities in order), ``rising`` (strictly increasing), ``above`` (every
+        method's mean paired difference to the baseline is positive) and
+        ``seeds`` (the fewest paired seeds of any method).
+    """
+    if pipeline not in table.index.get_level_values(0):
+        return None
+    got = table.loc[pipeline]
+    order = [baseline, *methods]
+    if not all(m in got.index for m in order):
+        return None
+    values = [float(got.loc[m, "validity"]) for m in order]
+    column = f"validity - {baseline.upper()}"
+    return {
+        "values": values,
+        "rising": all(a < b for a, b in zip(values, values[1:])),
+        "above": all(float(got.loc[m, column]) > 0 for m in methods),
+        "seeds": int(got.loc[order, "seeds"].min()),
+    }
