@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.spatial.distance import cdist
 
 from .methods import PAPER_METHODS
 from .paper_tables import format_mean_se
@@ -515,7 +516,7 @@ def unmoved_proposals(runs: Iterable[RunData], rel_tol: float = 1e-3) -> pd.Data
         if run.done is None or init is None or not run.oracle:
             continue
         init = np.asarray(init, dtype=float)
-        gaps = np.sqrt(((init[:, None, :] - init[None, :, :]) ** 2).sum(-1))
+        gaps = cdist(init, init)
         np.fill_diagonal(gaps, np.inf)
         tol = rel_tol * float(np.median(gaps.min(1)))
         z = np.asarray([r["latent"] for r in run.oracle], dtype=float)
@@ -524,7 +525,7 @@ def unmoved_proposals(runs: Iterable[RunData], rel_tol: float = 1e-3) -> pd.Data
         for step in np.unique(steps):
             here = steps == step
             pool = np.concatenate([init, z[steps < step]])
-            dist = np.sqrt(((z[here][:, None, :] - pool[None, :, :]) ** 2).sum(-1)).min(1)
+            dist = cdist(z[here], pool).min(1)
             unmoved[here] = dist <= tol
         frames.append(pd.DataFrame({
             "method": run.header["method"], "seed": run.header["seed"], "step": steps,
