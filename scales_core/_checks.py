@@ -3,6 +3,8 @@ r"""Input checks shared by the scores: clear ``ValueError``s instead of silent N
 from __future__ import annotations
 
 import contextlib
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 
 import torch
@@ -57,8 +59,31 @@ def check_logits(logits: Tensor, batch: int) -> None:
             f"the decoder must return logits of shape (batch={batch}, L, D), got "
             f"{shape}"
         )
+    if logits.dtype not in (torch.float32, torch.float64):
+        raise ValueError(
+            f"the decoder returned {logits.dtype} logits; the scores need float32 or "
+            "float64 (1/p and the log-determinants lose every digit in half precision "
+            "or integers): run the decoder in float32, outside torch.autocast"
+        )
     if not torch.isfinite(logits).all():
         raise ValueError("the decoder returned non-finite logits")
+
+
+def check_no_autocast(z: Tensor) -> None:
+    """Refuse a score called inside a ``torch.autocast`` region of ``z``'s device.
+
+    Autocast runs the decoder in bfloat16 or float16, which moves the scores by
+    percents and turns finite differences into zeros.
+
+    Raises:
+        ValueError: inside an enabled autocast region.
+    """
+    if torch.is_autocast_enabled(z.device.type):
+        raise ValueError(
+            f"a score was called inside torch.autocast({z.device.type!r}): the decoder "
+            "would run in half precision and the score would be wrong by percents "
+            "(or -inf with finite differences); call it outside the autocast region"
+        )
 
 
 def call_decoder(decoder: Decoder, z: Tensor) -> Tensor:
@@ -79,15 +104,52 @@ def call_decoder(decoder: Decoder, z: Tensor) -> Tensor:
         raise
 
 
+#: One re-entrant lock per module decoder: a mode switch and the computation under
+#: it happen while the lock is held, so threads sharing a decoder never see one
+#: another's modes.
+_MODE_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = weakref.WeakKeyDictionary()
+_MODE_LOCKS_GUARD = threading.Lock()
+
+
+def _mode_lock(module: nn.Module) -> threading.RLock:
+    with _MODE_LOCKS_GUARD:
+        lock = _MODE_LOCKS.get(module)
+        if lock is None:
+            lock = _MODE_LOCKS[module] = threading.RLock()
+        return lock
+
+
 @contextlib.contextmanager
-def eval_mode(decoder: Decoder) -> Iterator[None]:
-    """Put an ``nn.Module`` decoder in eval mode for the block, then restore it."""
+def module_mode(decoder: Decoder, train: bool, batch_norm_eval: bool = False) -> Iterator[None]:
+    """Put a module decoder in train or eval mode for the block, then restore it.
+
+    Every submodule's own ``training`` flag is restored, not just the root's (a
+    caller's ``dec.eval(); dec[1].train()`` survives), and the block holds a lock
+    per decoder, so threads sharing one decoder take turns instead of flipping its
+    mode under one another. A plain function is left as it is.
+
+    Args:
+        decoder: The decoder.
+        train: Train mode (dropout on) or eval mode.
+        batch_norm_eval: In train mode, keep batch-norm layers in eval mode.
+    """
     if not isinstance(decoder, nn.Module):
         yield
         return
-    was_training = decoder.training
-    decoder.eval()
-    try:
-        yield
-    finally:
-        decoder.train(was_training)
+    with _mode_lock(decoder):
+        flags = [(m, m.training) for m in decoder.modules()]
+        decoder.train(train)
+        if train and batch_norm_eval:
+            for m in decoder.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        try:
+            yield
+        finally:
+            for m, flag in flags:
+                m.training = flag
+
+
+def eval_mode(decoder: Decoder):
+    """Put an ``nn.Module`` decoder in eval mode for the block (:func:`module_mode`)."""
+    return module_mode(decoder, False)

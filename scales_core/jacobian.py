@@ -29,6 +29,7 @@ import inspect
 import math
 import numbers
 import warnings
+import weakref
 
 import torch
 from torch import Tensor, nn
@@ -38,6 +39,7 @@ from ._checks import (
     call_decoder,
     check_latents,
     check_logits,
+    check_no_autocast,
     eval_mode,
     is_int,
 )
@@ -107,6 +109,7 @@ def decoder_logits(
         A `batch x K x D` tensor, differentiable w.r.t. ``z``.
     """
     check_positions(positions)
+    check_no_autocast(z)
     fn = _with_positions(decoder, positions)
     with eval_mode(decoder):
         out = None
@@ -153,6 +156,7 @@ def logits_and_jacobian(
     check_positions(positions)
     check_eps(eps)
     check_latents(z, decoder)
+    check_no_autocast(z)
     with eval_mode(decoder):
         logits, A = _logits_and_jacobian(
             decoder, z, method, eps, use_decoder_jvp, positions, cuda_graph
@@ -189,6 +193,7 @@ def _logits_and_jacobian(decoder, z, method, eps, use_decoder_jvp, positions, cu
             out = graphed(own, z, decoder, key=("jacobian", positions))
         logits, A = out if out is not None else own(z)
         check_logits(logits, B)
+        _check_own_jacobian(decoder, z, logits, A, positions)
         return logits, A
     logits = call_decoder(decoder, z)
     check_logits(logits, B)
@@ -206,6 +211,68 @@ def _logits_and_jacobian(decoder, z, method, eps, use_decoder_jvp, positions, cu
 
     A = torch.func.vmap(torch.func.jacrev(single))(z)  # (B, L*D, d)
     return logits, A
+
+
+#: Decoders whose own ``logits_and_jacobian`` passed the spot check.
+_CHECKED_JACOBIANS: "weakref.WeakSet" = weakref.WeakSet()
+
+
+def _check_own_jacobian(decoder, z: Tensor, logits: Tensor, A: Tensor, positions) -> None:
+    r"""Shape-check a decoder's own Jacobian, and spot-check it once per decoder.
+
+    ``A`` must be `batch x (K*D) x d` for `batch x K x D` logits. The first time a
+    decoder is seen, ``A`` of one row times a fixed direction is compared with a
+    central finite difference of the decoder along it (cosine above 0.99, norms
+    within 10 %): a transposed or permuted ``A`` fails it.
+
+    Raises:
+        ValueError: naming the expected and the returned shape, or the mismatch.
+    """
+    B, K, D = logits.shape
+    d = z.shape[-1]
+    if not isinstance(A, Tensor) or tuple(A.shape) != (B, K * D, d):
+        got = tuple(A.shape) if isinstance(A, Tensor) else type(A).__name__
+        raise ValueError(
+            f"the decoder's logits_and_jacobian returned A of shape {got}; expected "
+            f"(batch, K*D, d) = {(B, K * D, d)} for logits of shape {(B, K, D)}"
+        )
+    try:
+        if decoder in _CHECKED_JACOBIANS:
+            return
+    except TypeError:  # not weak-referenceable: check every call
+        pass
+    own = _with_positions(decoder.logits_and_jacobian, positions)
+    fn = _with_positions(decoder, positions)
+    with torch.no_grad():
+        gen = torch.Generator().manual_seed(0)
+        v = torch.randn(d, generator=gen, dtype=torch.float64)
+        v = (v / v.norm()).to(z)
+        z0 = torch.zeros_like(z[:1])  # a smooth point, whatever the caller's z
+        jv = own(z0)[1][0].detach().double() @ v.double()
+        best = (-1.0, 0.0)
+        for h in (1e-2, 1e-3, 1e-4):  # central differences: curvature vs rounding
+            plus = call_decoder(fn, z0 + h * v)[:, :K].double()
+            minus = call_decoder(fn, z0 - h * v)[:, :K].double()
+            fd = ((plus - minus) / (2 * h)).flatten()
+            if float(fd.norm()) == 0 and float(jv.norm()) == 0:
+                best = (1.0, 1.0)
+                break
+            cos = float(jv @ fd) / (float(jv.norm()) * float(fd.norm()) + 1e-300)
+            ratio = float(jv.norm()) / (float(fd.norm()) + 1e-300)
+            best = max(best, (cos, ratio))
+            if cos > 0.99 and 0.9 < ratio < 1.1:
+                break
+        else:
+            raise ValueError(
+                "the decoder's logits_and_jacobian disagrees with finite differences of "
+                f"the decoder along a test direction at z = 0 (cosine {best[0]:.3f}, norm "
+                f"ratio {best[1]:.3f}): its A must hold d logit / d z with row i*D + j "
+                "for logit (i, j) and one column per latent coordinate"
+            )
+    try:
+        _CHECKED_JACOBIANS.add(decoder)
+    except TypeError:
+        pass
 
 
 def _warn_if_second_order_unreliable(decoder: Decoder, z: Tensor) -> None:

@@ -34,12 +34,11 @@ normalizer="inv_c")`` is the later release's formula computed exactly.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import torch
 from torch import Tensor
 
-from ._checks import Decoder, call_decoder, check_latents, check_logits
+from ._checks import Decoder, call_decoder, check_latents, check_logits, module_mode
 from .score import clip_logits, log_det_forward, log_det_pinv
 
 __all__ = [
@@ -71,20 +70,13 @@ def first_release_positions(L: int, latent_dim: int) -> int:
     return min(L, 30 if latent_dim == 56 else 60)
 
 
-@contextmanager
 def decoder_mode(decoder: Decoder, train: bool):
-    """Put a module decoder in train (``True``) or eval mode, restored on exit.
+    """Put a module decoder in train (``True``) or eval mode, every flag restored on exit.
 
-    A plain function (no ``train`` method) is left as it is.
+    A plain function (no ``train`` method) is left as it is
+    (:func:`scales_core._checks.module_mode`).
     """
-    was_training = getattr(decoder, "training", None)
-    if was_training is not None:
-        decoder.train(train)
-    try:
-        yield decoder
-    finally:
-        if was_training is not None:
-            decoder.train(was_training)
+    return module_mode(decoder, train)
 
 
 def published_jacobian(

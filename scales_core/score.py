@@ -383,7 +383,9 @@ class _Recomputed(torch.autograd.Function):
     Only the inputs are kept between the passes, and the forward leaves a single
     autograd node, unlike :func:`torch.utils.checkpoint.checkpoint`, whose
     per-operation nodes (thousands per chunk for a recurrent decoder) stay alive and
-    fragment the CPU heap. First-order gradients only.
+    fragment the CPU heap. A backward with ``create_graph=True`` rebuilds the graph
+    from the original inputs and keeps it, so higher-order gradients through a
+    chunk are those of the unchunked score.
     """
 
     @staticmethod
@@ -394,16 +396,21 @@ class _Recomputed(torch.autograd.Function):
             return fn(z)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: Tensor):  # noqa: D102
         z, *params = ctx.saved_tensors
         need = ctx.needs_input_grad[1:]
+        create_graph = torch.is_grad_enabled()  # True under create_graph=True
         with torch.enable_grad():
-            x = z.detach().requires_grad_(need[0])
+            if create_graph:  # differentiate from the inputs themselves: exact, any order
+                x = z if z.requires_grad else z.detach().requires_grad_(need[0])
+            else:
+                x = z.detach().requires_grad_(need[0])
             out = ctx.fn(x)
         inputs = [t for t, n in zip([x, *params], need) if n]
         if out.requires_grad:
-            grads = torch.autograd.grad(out, inputs, grad_out, allow_unused=True)
+            grads = torch.autograd.grad(
+                out, inputs, grad_out, allow_unused=True, create_graph=create_graph
+            )
         else:
             grads = [None] * len(inputs)
         grads = iter(grads)
@@ -449,11 +456,10 @@ class ScaLES(nn.Module):
             pass; :func:`torch.utils.checkpoint.checkpoint` for a decoder that is
             not an ``nn.Module``), so the exact gradient of the SMILES checkpoint
             needs about 1 GB for 12 rows instead of 80 MB per row of the whole
-            batch. Values and first-order gradients (w.r.t. ``z`` and the decoder's
-            parameters) are those of the unchunked score; a batch of at most
-            ``chunk_size`` rows takes the unchunked path (which also allows
-            second-order gradients). ``None`` scores the batch at once (faster on a
-            GPU with memory to spare).
+            batch. Values and gradients of every order (w.r.t. ``z`` and the
+            decoder's parameters; a backward with ``create_graph=True`` rebuilds
+            each chunk's graph) are those of the unchunked score. ``None`` scores
+            the batch at once (faster on a GPU with memory to spare).
 
     Rank-deficient Jacobians (e.g. a decoder that ignores a latent coordinate, or
     saturates at large ``|z|``) give a log-determinant of ``-inf`` (see

@@ -49,9 +49,9 @@ import warnings
 from collections.abc import Iterator
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from ._checks import Decoder, call_decoder, check_latents, check_logits
+from ._checks import Decoder, call_decoder, check_latents, check_logits, module_mode
 
 __all__ = [
     "uncertainty_score",
@@ -175,22 +175,9 @@ def exact_mutual_information(logits: Tensor, weights: Tensor | None = None) -> T
     return (h_mix - (log_pi.exp()[:, None] * h_k).sum(0)).clamp_min(0.0)
 
 
-@contextlib.contextmanager
-def _dropout_mode(decoder: Decoder) -> Iterator[None]:
+def _dropout_mode(decoder: Decoder):
     """Train mode for dropout, eval mode for batch norm; every module's flag restored."""
-    if not isinstance(decoder, nn.Module):
-        yield
-        return
-    flags = [(m, m.training) for m in decoder.modules()]
-    decoder.train()
-    for m in decoder.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.eval()
-    try:
-        yield
-    finally:
-        for m, flag in flags:
-            m.training = flag
+    return module_mode(decoder, True, batch_norm_eval=True)
 
 
 @contextlib.contextmanager

@@ -107,6 +107,8 @@ def test_feedback_rules_forward_mode_matches_autograd(feedback):
 def test_first_release_checkpoint_loads_with_zero_feedback():
     vae = sc.models.load_paper_vae("paper_2024_expressions")
     assert vae.decoder.cfg.feedback == "zeros" and vae.latent_scale == 0.1
-    assert "paper_2024_expressions" in sc.datasets.get_dataset("expressions").models
+    from scales_core.datasets import get_dataset
+
+    assert "paper_2024_expressions" in get_dataset("expressions").models
     z = torch.randn(3, 25) * 0.1
     assert vae.decoder(z).shape == (3, 19, 15)

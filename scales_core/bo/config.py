@@ -185,10 +185,14 @@ class BOConfig:
                 )
         if not is_int(self.n_steps, 0):
             raise ValueError(f"n_steps must be an int >= 0, got {self.n_steps!r}")
-        if not self.lr > 0 or not self.half_width > 0:
-            raise ValueError(
-                f"lr and half_width must be positive, got {self.lr}, {self.half_width}"
-            )
+        for name, low in (("lr", 0.0), ("half_width", 1e-6)):
+            value = getattr(self, name)
+            ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and math.isfinite(value) and value > low)
+            if not ok:
+                raise ValueError(
+                    f"{name} must be a finite number above {low:g}, got {value!r}"
+                )
         if self.start not in START_STRATEGIES:
             raise ValueError(f"unknown start {self.start!r}; use {START_STRATEGIES}")
         if self.scales_grad not in ("exact", "cpa"):

@@ -97,51 +97,63 @@ def run_bo(
     config = BOConfig() if config is None else config
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    if path is not None and str(path).endswith(".gz"):
+        raise ValueError(
+            f"run path {path} ends in .gz: give the .jsonl path; the finished run is "
+            "compacted to <path>.gz next to it"
+        )
     if init_store is not None and not isinstance(init_store, InitStore):
         init_store = InitStore(init_store)
-    runner = StepRunner(problem, method, seed, config)
-    n = problem.train_X.shape[0]
-    if config.q * runner.restarts > n:
-        raise ValueError(
-            f"q x restarts = {config.q * runner.restarts} start points "
-            f"exceed the {n} initial points"
-        )
-    header = {
-        "task": problem.task,
-        "method": method.name,
-        "method_config": method.to_dict(),
-        "problem": problem.info,
-        **provenance(config.to_dict(), seed, command),
-    }
-    if path is not None and not Path(path).exists() and compacted_path(path).exists():
-        stored = read_run(compacted_path(path))
-        diff = header_differences(stored.header, header)
-        if diff:
+    # BO freezes the decoder's weights (latent gradients only); the caller gets
+    # them back as they were
+    flags = [(w, w.requires_grad) for w in getattr(problem.decoder, "parameters", list)()]
+    try:
+        runner = StepRunner(problem, method, seed, config)
+        n = problem.train_X.shape[0]
+        if config.q * runner.restarts > n:
             raise ValueError(
-                f"{compacted_path(path)} was written by a different run ("
-                + "; ".join(diff) + "); give this run another file."
+                f"q x restarts = {config.q * runner.restarts} start points "
+                f"exceed the {n} initial points"
             )
-        return stored
-    cholesky = gpytorch.settings.max_cholesky_size(config.max_cholesky)
-    with RunRecord(path, header) as record, cholesky:
-        if record.data.init is None:
-            record.write(
-                {
-                    "type": "init",
-                    "strings": problem.strings,
-                    "values": problem.train_Y.tolist(),
-                    "latents": problem.train_X.tolist(),
-                    "threshold": runner.threshold(init_store),
-                }
-            )
-        else:
-            _check_init(record, problem)
-        if record.data.done is None:
-            _loop(runner, record, GPStateFile(record.path), progress)
-        data = record.data
-    if path is not None and compact:
-        compact_run(path, init_store)
-    return data
+        header = {
+            "task": problem.task,
+            "method": method.name,
+            "method_config": method.to_dict(),
+            "problem": problem.info,
+            **provenance(config.to_dict(), seed, command),
+        }
+        if path is not None and not Path(path).exists() and compacted_path(path).exists():
+            stored = read_run(compacted_path(path))
+            diff = header_differences(stored.header, header)
+            if diff:
+                raise ValueError(
+                    f"{compacted_path(path)} was written by a different run ("
+                    + "; ".join(diff) + "); give this run another file."
+                )
+            return stored
+        cholesky = gpytorch.settings.max_cholesky_size(config.max_cholesky)
+        with RunRecord(path, header) as record, cholesky:
+            if record.data.init is None:
+                record.write(
+                    {
+                        "type": "init",
+                        "strings": problem.strings,
+                        "values": problem.train_Y.tolist(),
+                        "latents": problem.train_X.tolist(),
+                        "threshold": runner.threshold(init_store),
+                    }
+                )
+            else:
+                _check_init(record, problem)
+            if record.data.done is None:
+                _loop(runner, record, GPStateFile(record.path), progress)
+            data = record.data
+        if path is not None and compact:
+            compact_run(path, init_store)
+        return data
+    finally:
+        for w, flag in flags:
+            w.requires_grad_(flag)
 
 
 def _check_init(record: RunRecord, problem: Problem) -> None:

@@ -1,0 +1,153 @@
+"""Second reliability round (issue 30): derivatives, modes, precision, checks up front."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+from conftest import MLPDecoder
+
+import scales_core as sc
+from scales_core.bo import BOConfig, run_bo
+
+
+# ------------------------------------------------------------ derivatives
+
+
+@pytest.mark.parametrize("rows", [13, 30])
+def test_second_order_gradients_through_chunks_are_exact(rows):
+    dec = MLPDecoder(d=3, L=4, D=5).double().requires_grad_(False)
+    z0 = torch.randn(rows, 3, dtype=torch.float64)
+
+    def hessian_column(chunk):
+        z = z0.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(sc.ScaLES(dec, chunk_size=chunk)(z).sum(), z, create_graph=True)
+        (h,) = torch.autograd.grad(g[:, 0].sum(), z)
+        return g.detach(), h
+
+    g_chunked, h_chunked = hessian_column(4)
+    g_whole, h_whole = hessian_column(None)
+    torch.testing.assert_close(g_chunked, g_whole)
+    torch.testing.assert_close(h_chunked, h_whole)
+
+
+# ------------------------------------------------------------ modes
+
+
+def test_every_submodule_mode_is_restored():
+    dec = MLPDecoder(dropout=0.3).double()
+    dec.eval()
+    dec.net[2].train()  # MC dropout on one layer only
+    z = torch.randn(3, 3, dtype=torch.float64)
+    sc.ScaLES(dec)(z)
+    sc.reference.published_score(dec, z, "later")
+    sc.likelihood_score(dec, z)
+    assert not dec.training and dec.net[2].training and not dec.net[0].training
+
+
+def test_threads_sharing_a_train_mode_decoder_leave_it_in_train_mode():
+    dec = MLPDecoder(dropout=0.3).double().train()
+    z = torch.randn(4, 3, dtype=torch.float64)
+    errors = []
+
+    def work():
+        try:
+            for _ in range(5):
+                sc.ScaLES(dec)(z)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(m.training for m in dec.modules())
+
+
+def test_run_bo_gives_the_decoder_its_grad_flags_back():
+    from test_bo_loop import CONFIG as FAST, toy_problem
+
+    problem = toy_problem()
+    problem.decoder.requires_grad_(True)
+    run_bo(problem, "scales_0.5", seed=0, config=FAST, progress=False)
+    assert all(w.requires_grad for w in problem.decoder.parameters())
+
+
+# ------------------------------------------------------------ precision
+
+
+class Half(torch.nn.Module):
+    def __init__(self, dtype):
+        super().__init__()
+        self.inner, self.dtype, self.latent_dim = MLPDecoder(), dtype, 3
+
+    def forward(self, z):
+        return self.inner(z.float()).to(self.dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.int32])
+@pytest.mark.parametrize("jacobian", ["forward", "fd"])
+def test_low_precision_logits_are_refused(dtype, jacobian):
+    z = torch.randn(2, 3)
+    with pytest.raises(ValueError, match="float32 or float64"):
+        sc.ScaLES(Half(dtype), jacobian=jacobian)(z)
+
+
+@pytest.mark.parametrize("jacobian", ["forward", "fd"])
+def test_autocast_is_refused(jacobian):
+    dec = MLPDecoder()
+    z = torch.randn(2, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16), pytest.raises(ValueError, match="autocast"):
+        sc.ScaLES(dec, jacobian=jacobian)(z)
+    assert sc.ScaLES(dec, jacobian=jacobian)(z).isfinite().all()  # fine outside it
+
+
+# ------------------------------------------------------------ a decoder's own Jacobian
+
+
+class OwnJacobian(MLPDecoder):
+    def __init__(self, how):
+        super().__init__()
+        self.how = how
+
+    def logits_and_jacobian(self, z):
+        logits, A = sc.logits_and_jacobian(self.net_only, z, "reverse")
+        if self.how == "transposed":
+            A = A.transpose(1, 2)
+        elif self.how == "permuted":
+            A = A[:, :, torch.tensor([1, 2, 0])]
+        return logits, A
+
+    def net_only(self, z):
+        return MLPDecoder.forward(self, z)
+
+
+def test_own_jacobian_is_checked():
+    z = torch.randn(2, 3)
+    assert sc.ScaLES(OwnJacobian("right"))(z).isfinite().all()
+    with pytest.raises(ValueError, match="shape"):
+        sc.ScaLES(OwnJacobian("transposed"))(z)
+    with pytest.raises(ValueError, match="finite differences"):
+        sc.ScaLES(OwnJacobian("permuted"))(z)
+
+
+# ------------------------------------------------------------ checked up front
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=float("inf")), dict(lr=float("nan")),
+                                    dict(half_width=float("inf")), dict(half_width=1e-300),
+                                    dict(lr=True)])
+def test_bad_step_or_box_is_refused_by_the_config(kwargs):
+    with pytest.raises(ValueError, match="lr|half_width"):
+        BOConfig(**kwargs)
+
+
+def test_a_gz_run_path_is_refused_before_running(tmp_path):
+    from test_bo_loop import CONFIG as FAST, toy_problem
+
+    with pytest.raises(ValueError, match=".gz"):
+        run_bo(toy_problem(), "ga", config=FAST, path=tmp_path / "seed0.jsonl.gz", progress=False)
+    assert not list(tmp_path.iterdir())
