@@ -41,7 +41,13 @@ from .bo.loop import run_bo
 from .bo.methods import PAPER_METHODS, get_method
 from .bo.presets import PRESETS, preset_fields
 from .bo.problem import make_problem, problem_info
-from .bo.records import compact_run, header_differences, read_run, stored_run_path
+from .bo.records import (
+    compact_run,
+    header_differences,
+    read_run,
+    remove_leftover,
+    stored_run_path,
+)
 from .bo.summary import METRICS, load_sweep, summarize_sweep
 from .bo.surrogate import SurrogateConfig
 from .datasets import dataset_for_task
@@ -137,6 +143,7 @@ def run_one(
         if stored.done is not None:
             if stored_path == path and compact:  # finished before compaction existed
                 compact_run(path, sweep_init_store(out))
+            remove_leftover(path)  # a kill inside compaction left the .jsonl too
             return {**row, "status": "skipped", "seconds": 0.0, "n_oracle": None}
     torch.set_num_threads(threads)
     tic = time.perf_counter()

@@ -38,7 +38,7 @@ def add_formulas(folder: Path, checkpoint: str, protocol: str, batch_size: int) 
     summary = stored["summary"]
     if all(k in summary["auroc"] for k in FIXED_SIGN):
         return None
-    frame = pd.read_csv(scores_path, keep_default_na=False, na_values=[""])
+    frame = pd.read_csv(scores_path)
     params = stored["meta"]["parameters"]
     n, seed = params["n"], params["seed"]
     vae, is_valid, record = load_setup(dataset_of(checkpoint), checkpoint)
@@ -46,7 +46,7 @@ def add_formulas(folder: Path, checkpoint: str, protocol: str, batch_size: int) 
     train = record.encodable(vae, record.load_items("train", n, seed), 4 * n)
     test = record.encodable(vae, record.load_items("test", n, seed), 4 * n)
     draw = draw_latents(vae, train, test, n, is_valid, seed, protocol=protocol)
-    if list(draw.decoded) != frame["decoded"].astype(str).tolist():
+    if list(draw.decoded) != frame["decoded"].fillna("").astype(str).tolist():  # "" reads as NaN
         raise ValueError(f"{stem}: the redrawn latents decode differently from {scores_path}")
     scores = score_draw(decoder, draw.z, record.positions, batch_size)
     np.testing.assert_allclose(scores["log_det"], frame["log_det"].to_numpy(), rtol=1e-6,

@@ -151,3 +151,115 @@ def test_a_gz_run_path_is_refused_before_running(tmp_path):
     with pytest.raises(ValueError, match=".gz"):
         run_bo(toy_problem(), "ga", config=FAST, path=tmp_path / "seed0.jsonl.gz", progress=False)
     assert not list(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------ run files
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A finished, compacted toy run: (folder, its .jsonl.gz bytes)."""
+    from test_bo_loop import CONFIG, toy_problem
+
+    folder = tmp_path_factory.mktemp("sweep") / "toy" / "ga"
+    folder.mkdir(parents=True)
+    run_bo(toy_problem(), "ga", seed=0, config=CONFIG, path=folder / "seed0.jsonl", progress=False)
+    return folder.parent.parent, (folder / "seed0.jsonl.gz").read_bytes()
+
+
+def _sweep_with(tmp_path, files: dict[str, bytes]):
+    for name, blob in files.items():
+        path = tmp_path / "toy" / "ga" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(blob)
+    return tmp_path
+
+
+def test_a_killed_compaction_is_read_as_one_run_and_cleaned(tmp_path, finished_run):
+    import gzip
+
+    from scales_core.bo import load_sweep
+    from scales_core.bo.records import remove_leftover
+
+    _, gz = finished_run
+    out = _sweep_with(tmp_path, {"seed0.jsonl.gz": gz, "seed0.jsonl": gzip.decompress(gz)})
+    frame = load_sweep(out)
+    assert frame.groupby(["method", "seed"]).ngroups == 1 and len(frame) == 6
+    assert remove_leftover(out / "toy" / "ga" / "seed0.jsonl")
+    assert [p.name for p in (out / "toy" / "ga").iterdir()] == ["seed0.jsonl.gz"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not gzip", "no scales"])
+def test_an_unreadable_run_file_is_skipped_and_named(tmp_path, finished_run, damage, caplog):
+    import gzip
+    import json
+
+    from scales_core.bo import load_sweep
+
+    _, gz = finished_run
+    if damage == "truncated":
+        bad = gz[: len(gz) // 2]
+    elif damage == "not gzip":
+        bad = b"this is not gzip\n"
+    else:
+        lines = gzip.decompress(gz).decode().splitlines(True)
+        i = next(k for k, line in enumerate(lines) if '"type": "oracle"' in line or '"oracle"' in line)
+        record = json.loads(lines[i])
+        del record["scales"]
+        lines[i] = json.dumps(record) + "\n"
+        bad = gzip.compress("".join(lines).encode())
+    out = _sweep_with(tmp_path, {"seed0.jsonl.gz": gz, "seed1.jsonl.gz": bad})
+    frame = load_sweep(out)
+    assert set(frame["seed"]) == {0}
+    (path, reason), = frame.attrs["skipped"]
+    assert path.endswith("seed1.jsonl.gz") and "seed1.jsonl.gz" in caplog.text
+    if damage == "no scales":
+        assert "line" in reason and "scales" in reason
+
+
+def test_a_corrupt_init_store_score_is_recomputed(tmp_path):
+    from scales_core.bo.init_store import InitStore
+
+    store = InitStore(tmp_path)
+    X = torch.randn(4, 2, dtype=torch.float64)
+    calls = []
+
+    def score(x):
+        calls.append(1)
+        return x.sum(-1)
+
+    first = store.scores(X, "s", score)
+    (tmp_path / f"{store.key(X)}.s.npy").write_bytes(b"\x93NUMPY garbage")
+    with pytest.warns(RuntimeWarning, match="cannot be read"):
+        again = store.scores(X, "s", score)
+    torch.testing.assert_close(first, again)
+    assert len(calls) == 2
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(cut=st.floats(0, 1), junk=st.binary(max_size=64), where=st.sampled_from(["cut", "junk", "both"]))
+def test_the_run_reader_raises_only_value_errors(tmp_path_factory, finished_run, cut, junk, where):
+    import gzip
+
+    from scales_core.bo import load_sweep
+    from scales_core.bo.records import read_run
+
+    _, gz = finished_run
+    text = gzip.decompress(gz)
+    blob = text[: int(cut * len(text))] if where != "junk" else text
+    if where != "cut":
+        blob = blob + junk
+    folder = tmp_path_factory.mktemp("h")
+    for name, data in (("seed0.jsonl", blob), ("seed1.jsonl.gz", gzip.compress(blob)[: max(1, int(cut * 200))])):
+        path = folder / "toy" / "ga" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        try:
+            read_run(path, complete_oracle=True)
+        except ValueError:
+            pass
+    load_sweep(folder)  # never raises: unreadable files are skipped and listed

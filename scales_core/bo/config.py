@@ -191,7 +191,8 @@ class BOConfig:
                   and math.isfinite(value) and value > low)
             if not ok:
                 raise ValueError(
-                    f"{name} must be a finite number above {low:g}, got {value!r}"
+                    "lr and half_width must be positive and finite (half_width at "
+                    f"least 1e-6), got {name}={value!r}"
                 )
         if self.start not in START_STRATEGIES:
             raise ValueError(f"unknown start {self.start!r}; use {START_STRATEGIES}")

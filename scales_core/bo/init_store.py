@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,11 +93,17 @@ class InitStore:
             raise ValueError(f"a score name must be a non-empty file-name part, got {name!r}")
         path = self.root / f"{self.key(X)}.{name}.npy"
         if path.exists():
-            values = np.load(path)
-            if values.shape == (X.shape[0],):
+            try:
+                values = np.load(path, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as error:  # a damaged file
+                warnings.warn(f"{path} cannot be read ({error}); recomputing it",
+                              RuntimeWarning, stacklevel=2)
+                values = None
+            if values is not None and values.shape == (X.shape[0],) and values.dtype.kind == "f":
                 return torch.as_tensor(values, dtype=torch.float64, device=X.device)
-            logger.warning("%s holds %s values for %d latents; recomputing",
-                           path, values.shape, X.shape[0])
+            if values is not None:
+                logger.warning("%s holds %s values for %d latents; recomputing",
+                               path, values.shape, X.shape[0])
         values = compute(X).detach().to(torch.float64)
         self.root.mkdir(parents=True, exist_ok=True)
         _save_npy(path, values.cpu().numpy())
@@ -120,7 +127,11 @@ def load_init_latents(init: dict, run_path: str | os.PathLike) -> np.ndarray | N
     path = Path(run_path).parent / ref
     if not path.exists():
         raise ValueError(f"{run_path}: its initial latents file {path} is missing")
-    array = np.load(path)
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise ValueError(f"{run_path}: its initial latents file {path} cannot be read "
+                         f"({error})") from None
     if array_sha256(array) != init.get("latents_sha256"):
         raise ValueError(f"{path} differs from the initial latents {run_path} stored")
     return array.astype(np.float64)

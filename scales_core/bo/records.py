@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import fcntl
 import gzip
+import zlib
 import json
 import logging
 import math
@@ -64,6 +65,7 @@ __all__ = [
     "header_differences",
     "lock_path",
     "read_run",
+    "remove_leftover",
 ]
 
 logger = logging.getLogger(__name__)
@@ -210,30 +212,45 @@ def _read_lines(path: Path) -> tuple[list[dict], int]:
     """
     records, good = [], 0
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        for line in fh:
-            if not line.endswith(b"\n"):
-                break  # partial line of a killed writer
-            try:
-                record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                if not records:
-                    raise _not_a_run(path, "the first line is not JSON") from None
-                raise ValueError(
-                    f"{path}: corrupt record after byte {good}: {error}; the file "
-                    "was left unchanged (cut it before that byte to resume the run)"
-                ) from None
-            if not records and (
-                not isinstance(record, dict) or record.get("type") != "header"
-            ):
-                raise _not_a_run(path, "the first line is not a header record")
-            if not isinstance(record, dict):
-                raise ValueError(
-                    f"{path}: corrupt record after byte {good} (not a JSON object)"
-                )
-            records.append(record)
-            good += len(line)
+    try:
+        with opener(path, "rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not _read_line(path, line, number, records, good):
+                    break
+                good += len(line)
+    except (EOFError, OSError, zlib.error) as error:  # a truncated or non-gzip .gz
+        raise ValueError(f"{path}: not a readable gzip file ({error})") from None
     return records, good
+
+
+#: Fields every oracle record holds (their absence names the file and line).
+ORACLE_FIELDS = ("step", "index", "string", "objective", "valid", "scales", "latent")
+
+
+def _read_line(path: Path, line: bytes, number: int, records: list, good: int) -> bool:
+    """Parse one line into ``records``; ``False`` at a partial last line."""
+    if not line.endswith(b"\n"):
+        return False  # partial line of a killed writer
+    try:
+        record = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        if not records:
+            raise _not_a_run(path, "the first line is not JSON") from None
+        raise ValueError(
+            f"{path}, line {number}: corrupt record after byte {good}: {error}; "
+            "the file was left unchanged (cut it before that byte to resume the run)"
+        ) from None
+    if not records and (
+        not isinstance(record, dict) or record.get("type") != "header"
+    ):
+        raise _not_a_run(path, "the first line is not a header record")
+    if not isinstance(record, dict):
+        raise ValueError(
+            f"{path}, line {number}: corrupt record after byte {good} (not a "
+            "JSON object)"
+        )
+    records.append(record)
+    return True
 
 
 def compacted_path(path: str | os.PathLike) -> Path:
@@ -273,6 +290,25 @@ def _compact_record(record: dict, path: Path, store) -> dict:
     if record.get("type") == "header":
         return {**record, "compacted": {"latents": "float32", "format": "gzip"}}
     return record
+
+
+def remove_leftover(path: str | os.PathLike) -> bool:
+    """Delete a run's ``.jsonl`` (and side files) when its compacted file exists.
+
+    A kill between the rename of the compacted file and the removal of the
+    ``.jsonl`` in :func:`compact_run` leaves both; the ``.gz`` is complete (it is
+    renamed into place only when written), so the ``.jsonl`` is a leftover.
+
+    Returns:
+        Whether anything was removed.
+    """
+    path = Path(path)
+    if not (path.exists() and compacted_path(path).exists()):
+        return False
+    logger.info("removing %s: its compacted run %s exists", path, compacted_path(path))
+    for leftover in (path, gp_state_path(path)):
+        leftover.unlink(missing_ok=True)
+    return True
 
 
 def compact_run(path: str | os.PathLike, store=None) -> Path:
@@ -318,14 +354,22 @@ def compact_run(path: str | os.PathLike, store=None) -> Path:
     return out
 
 
-def read_run(path: str | os.PathLike) -> RunData:
+def read_run(path: str | os.PathLike, complete_oracle: bool = False) -> RunData:
     r"""Parse a run file (a partial last line is ignored).
 
     ``path`` may be the ``.jsonl`` or its compacted ``.gz``; a ``.jsonl`` that was
     compacted is read from its ``.gz``.
 
+    Args:
+        path: The run file.
+        complete_oracle: Require every :data:`ORACLE_FIELDS` in each oracle
+            record (the results readers do).
+
     Raises:
-        ValueError: when the file is empty, lacks a header, or has a corrupt line.
+        ValueError: when the file is empty, lacks a header, has a corrupt line, is
+            not a readable gzip file, or (with ``complete_oracle``) has an oracle
+            record without one of the fields; the message names the file and
+            the line.
     """
     path = Path(path)
     if path.suffix != ".gz" and not path.exists() and compacted_path(path).exists():
@@ -334,7 +378,11 @@ def read_run(path: str | os.PathLike) -> RunData:
     if not records:
         raise _not_a_run(Path(path), "no complete header line")
     data = RunData(header=records[0], source=path)
-    for record in records[1:]:
+    for line, record in enumerate(records[1:], start=2):
+        if complete_oracle and record.get("type") == "oracle":
+            missing = [k for k in ORACLE_FIELDS if k not in record]
+            if missing:
+                raise ValueError(f"{path}, line {line}: oracle record without {missing}")
         data.add(record)
     return data
 

@@ -55,17 +55,25 @@ COLUMNS += ("scales", "complete", "path")
 STEP_COLUMNS = ("step", "n_train", "resumed", "fit_s", "acq_s", "oracle_s", "score_s")
 
 
-def iter_runs(out: str | Path) -> Iterator[tuple[Path, RunData]]:
+def iter_runs(out: str | Path, skipped: list | None = None) -> Iterator[tuple[Path, RunData]]:
     r"""``(path, records)`` of every run file under a sweep folder, in path order.
 
-    Files that cannot be parsed are skipped with a warning.
+    A ``.jsonl`` whose compacted ``.jsonl.gz`` exists is the same run (a kill
+    inside :func:`~scales_core.bo.records.compact_run` leaves both) and is read
+    once, from the ``.gz``. Files that cannot be parsed are skipped with a warning
+    naming them, and appended to ``skipped`` as ``(path, reason)``.
     """
-    paths = [*Path(out).rglob("*.jsonl"), *Path(out).rglob("*.jsonl.gz")]
+    compacted = sorted(Path(out).rglob("*.jsonl.gz"))
+    done = {p.with_name(p.name[: -len(".gz")]) for p in compacted}
+    # a .jsonl beside its .jsonl.gz is a leftover of a killed compaction: one run
+    paths = [p for p in Path(out).rglob("*.jsonl") if p not in done] + compacted
     for path in sorted(paths):
         try:
-            data = read_run(path)
+            data = read_run(path, complete_oracle=True)
         except ValueError as error:
             logger.warning("skipping %s: %s", path, error)
+            if skipped is not None:
+                skipped.append((str(path), str(error)))
             continue
         yield path, data
 
@@ -75,10 +83,11 @@ def load_sweep(out: str | Path) -> pd.DataFrame:
 
     Returns:
         Columns task, method, seed, step, index, string, objective, valid, scales,
-        complete (the run has its ``done`` record), path.
+        complete (the run has its ``done`` record), path; ``frame.attrs["skipped"]``
+        lists the unreadable files as ``(path, reason)``, each also logged.
     """
-    rows = []
-    for path, data in iter_runs(out):
+    rows, skipped = [], []
+    for path, data in iter_runs(out, skipped):
         h = data.header
         for r in data.oracle:
             head = (h["task"], h["method"], h["seed"])
@@ -86,7 +95,9 @@ def load_sweep(out: str | Path) -> pd.DataFrame:
             tail = (r["scales"], data.done is not None, str(path))
             rows.append(head + fields + tail)
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    return frame.astype({"objective": float, "scales": float})
+    frame = frame.astype({"objective": float, "scales": float})
+    frame.attrs["skipped"] = skipped
+    return frame
 
 
 def load_step_times(out: str | Path) -> pd.DataFrame:
