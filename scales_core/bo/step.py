@@ -2,6 +2,7 @@ r"""One BO step's pieces: the growing data set and the proposal of one point."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -171,13 +172,16 @@ class StepRunner:
         toc = time.perf_counter()
         with torch.no_grad():
             scales = float(self.scales(z))
-        out = dict(
-            string=string,
-            objective=float(values[0]) if valid[0] else None,
-            valid=bool(valid[0]),
-            reason=reasons[0],
-            scales=scales,
-        )
+        ok, objective, reason = bool(valid[0]), None, reasons[0]
+        if ok:
+            try:
+                objective = float(values[0])
+            except (TypeError, ValueError):
+                objective = math.nan
+            if not math.isfinite(objective):  # an invalid call, not a crash mid-run
+                ok, reason = False, f"the black box returned {objective} for a valid item"
+                objective = None
+        out = dict(string=string, objective=objective, valid=ok, reason=reason, scales=scales)
         return out, toc - tic, time.perf_counter() - toc
 
 
