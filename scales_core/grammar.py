@@ -188,24 +188,33 @@ def evaluate_tree(tree: Node, x: np.ndarray) -> np.ndarray:
         return np.broadcast_to(_evaluate(tree, x), x.shape).astype(np.float64)
 
 
-def _evaluate(node: Node, x: np.ndarray) -> np.ndarray | float:
-    kind = node.kind
-    if kind == "x":
-        return x
-    if kind in ("1", "2", "3"):
-        return float(kind)
-    if kind == "(":
-        return _evaluate(node.children[0], x)
-    if kind == "sin(":
-        return np.sin(_evaluate(node.children[0], x))
-    if kind == "exp(":
-        return np.exp(_evaluate(node.children[0], x))
-    left = _evaluate(node.children[0], x)
-    right = _evaluate(node.children[1], x)
-    if kind == "+":
-        return np.add(left, right)
-    if kind == "*":
-        return np.multiply(left, right)
-    if kind == "/":
-        return np.true_divide(left, right)
-    raise ValueError(f"unknown node kind {kind!r}")
+_UNARY = {"(": lambda v: v, "sin(": np.sin, "exp(": np.exp}
+_BINARY = {"+": np.add, "*": np.multiply, "/": np.true_divide}
+
+
+def _evaluate(root: Node, x: np.ndarray) -> np.ndarray | float:
+    """Post-order evaluation with an explicit stack: no recursion limit.
+
+    A flat ``x+x+...+x`` parses to a left-deep tree as deep as it is long, which
+    a recursive walk could not evaluate past Python's recursion limit.
+    """
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    values: list = []
+    while stack:
+        node, children_done = stack.pop()
+        kind = node.kind
+        if kind == "x":
+            values.append(x)
+        elif kind in ("1", "2", "3"):
+            values.append(float(kind))
+        elif not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.children))
+        elif kind in _UNARY:
+            values.append(_UNARY[kind](values.pop()))
+        elif kind in _BINARY:
+            right, left = values.pop(), values.pop()
+            values.append(_BINARY[kind](left, right))
+        else:
+            raise ValueError(f"unknown node kind {kind!r}")
+    return values[0]

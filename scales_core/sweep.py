@@ -228,6 +228,37 @@ def _refuse_mismatch(found: list[tuple[Path, list[str]]]) -> None:
     )
 
 
+#: Seconds to wait for a Dask scheduler before giving up with a one-line error.
+SCHEDULER_TIMEOUT_S = 10
+
+
+def _check_run_inputs(tasks, methods, out, configs, n_init, checkpoint, positions) -> None:
+    """What every worker would fail on, refused once before any worker starts."""
+    from .bo.step import OPTIMIZERS
+    from .jacobian import check_positions
+
+    if Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder for the sweep's runs")
+    check_positions(positions)
+    for task in tasks:
+        record = dataset_for_task(task)
+        if checkpoint is not None and checkpoint not in record.models \
+                and not Path(str(checkpoint)).is_dir():
+            raise ValueError(
+                f"task {task!r} ({record.name}) has no checkpoint {checkpoint!r}; use one "
+                f"of {record.models} or a folder written by save_vae"
+            )
+        n = record.bo.n_init if n_init is None else n_init
+        for method in methods:
+            spec = get_method(method)
+            need = configs[task].q * OPTIMIZERS[spec.optimizer].restarts(configs[task])
+            if n < need:
+                raise ValueError(
+                    f"{method} on {task} needs at least q x restarts = {need} initial "
+                    f"points, got n_init={n}"
+                )
+
+
 def _unique(name: str, values: list) -> list:
     """``values`` without repeats (first occurrence kept), warning about repeats."""
     unique = list(dict.fromkeys(values))
@@ -366,6 +397,7 @@ def run_sweep(
     }
     if scheduler is None and not is_int(workers, 1):
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    _check_run_inputs(tasks, methods, out, configs, n_init, checkpoint, positions)
     check_existing(tasks, methods, seeds, out, configs, n_init, checkpoint, positions)
     cluster = None
     if scheduler is None:
@@ -373,7 +405,16 @@ def run_sweep(
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=processes
             )
-    client = Client(scheduler or cluster)
+    try:
+        client = Client(scheduler or cluster, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, TimeoutError) as error:
+        if cluster is not None:
+            cluster.close()
+        raise ValueError(
+            f"no Dask scheduler answered at {scheduler or 'the local cluster'} within "
+            f"{SCHEDULER_TIMEOUT_S} s ({type(error).__name__}); start it first or drop "
+            "--scheduler to use local workers"
+        ) from None
     rows = []
     try:
         futures = {}

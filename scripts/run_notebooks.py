@@ -42,6 +42,31 @@ def parameter_names(notebook: Path) -> set[str]:
     return names
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def load_params(path: Path) -> object:
+    """A parameter file's content; ``ValueError`` naming the file and the line."""
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ValueError(f"{path}{where}: {problem}") from None
+
+
 def plan(root: Path, names: list[str], param_set: str) -> list[tuple[Path, Path]]:
     """``(notebook, parameter file)`` pairs to run, after checking every input.
 
@@ -62,7 +87,7 @@ def plan(root: Path, names: list[str], param_set: str) -> list[tuple[Path, Path]
         if not params.exists():
             raise ValueError(f"no parameter file {params} for {stem} in set "
                              f"{param_set!r}; add one (it may be empty: {{}})")
-        values = yaml.safe_load(params.read_text(encoding="utf-8")) or {}
+        values = load_params(params)
         if not isinstance(values, dict):
             raise ValueError(f"{params} must be a mapping of parameter names")
         extra = sorted(set(values) - parameter_names(sources[stem]))

@@ -281,3 +281,90 @@ def test_a_nan_objective_for_a_valid_item_is_an_invalid_call(tmp_path):
     for r in data.oracle:
         want = "has 'ee'" if "ee" in r["string"] else "black box returned nan"
         assert want in r["reason"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_init=1), "initial points"),
+    (dict(positions=0), "positions"),
+    (dict(checkpoint="nope"), "no checkpoint"),
+])
+def test_sweep_inputs_every_worker_would_fail_on_are_refused_up_front(tmp_path, kwargs, match):
+    from scales_core.sweep import run_sweep
+
+    with pytest.raises(ValueError, match=match):
+        run_sweep("expressions", ["ga"], [0], 1, str(tmp_path), processes=False, **kwargs)
+    assert not list(tmp_path.iterdir())
+
+
+def test_sweep_out_that_is_a_file_is_refused(tmp_path):
+    from scales_core.sweep import run_sweep
+
+    out = tmp_path / "file"
+    out.write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        run_sweep("expressions", ["ga"], [0], 1, str(out), processes=False)
+
+
+def test_a_silent_scheduler_is_a_one_line_error(monkeypatch, tmp_path):
+    import time
+
+    from scales_core import sweep
+
+    monkeypatch.setattr(sweep, "SCHEDULER_TIMEOUT_S", 1)
+    tic = time.perf_counter()
+    with pytest.raises(ValueError, match="no Dask scheduler answered"):
+        sweep.run_sweep("expressions", ["ga"], [0], 1, str(tmp_path),
+                        scheduler="tcp://127.0.0.1:1")
+    assert time.perf_counter() - tic < 15
+
+
+@pytest.mark.parametrize("params, match", [
+    ("n: [1, 2\n", r"ch\.yaml, line \d"),
+    ("n: 1\nn: 2\n", r"ch\.yaml, line 2: duplicate key 'n'"),
+])
+def test_notebook_parameter_file_errors_name_the_file(tmp_path, params, match):
+    from test_reliability import _fake_book, _runner
+
+    root = _fake_book(tmp_path, params=params)
+    with pytest.raises(ValueError, match=match):
+        _runner().plan(root, [], "quick")
+
+
+def test_a_string_is_not_a_tuple_of_objectives():
+    import dataclasses
+
+    from scales_core.datasets import get_dataset
+
+    record = get_dataset("expressions")
+    with pytest.raises(ValueError, match=r"objectives must be a tuple.*\('my_task',\)"):
+        dataclasses.replace(record, objectives="my_task")
+    with pytest.raises(ValueError, match="repeats"):
+        dataclasses.replace(record, objectives=("a", "a"))
+
+
+@pytest.mark.parametrize("n", [1000, 5000])
+def test_a_long_flat_expression_is_evaluated(n):
+    import numpy as np
+
+    from scales_core.grammar import evaluate_tree, parse_expression
+    from scales_core.tasks import is_valid_expression
+    from scales_core.tasks.objectives import expression_objective
+
+    text = "+".join(["x"] * n)
+    assert is_valid_expression(text)
+    x = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(evaluate_tree(parse_expression(text).tree, x), n * x)
+    out = expression_objective(text)
+    assert np.isfinite(out.value) or out.reason
+
+
+def test_iterative_evaluation_matches_numpy_on_nested_expressions():
+    import numpy as np
+
+    from scales_core.grammar import evaluate_tree, parse_expression
+
+    x = np.linspace(-2, 2, 7)
+    for text, want in [("1/3+x+sin(x*x)", 1 / 3 + x + np.sin(x * x)),
+                       ("exp(x/2)*(3+x)", np.exp(x / 2) * (3 + x)),
+                       ("x/2/3", x / 2 / 3), ("sin(sin(sin(x)))", np.sin(np.sin(np.sin(x))))]:
+        np.testing.assert_allclose(evaluate_tree(parse_expression(text).tree, x), want)

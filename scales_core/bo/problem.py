@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ..datasets import DATASETS, Dataset, dataset_for_task
-from ..datasets.record import encodable
+from ..datasets.record import encodable, place_vae
 from ..jacobian import check_positions
 from ..paths import DataNotFoundError
 from ..tasks import get_task
@@ -262,7 +262,7 @@ def make_problem(
         strings = record.bo_strings(vae, n_init, seed)
     except DataNotFoundError as error:
         raise ValueError(f"missing data for task {task!r}: {error}") from error
-    vae = vae.to(device).eval().requires_grad_(False)
+    vae = place_vae(vae, device, freeze=True)
     if not math.isclose(float(vae.latent_scale), record.latent_scale):
         logger.warning(
             "%s has latent scale %g, the %s record's BO box assumes %g; pass "

@@ -127,6 +127,17 @@ def encodable(vae: VAE, items: Sequence[str], need: int) -> list[str]:
     return keep
 
 
+def place_vae(vae, device: str | torch.device = "cpu", freeze: bool = False):
+    """An ``nn.Module`` VAE moved to ``device`` in eval mode (weights frozen with
+    ``freeze``); any other object satisfying the VAE protocol is returned as it is
+    (it places itself)."""
+    if isinstance(vae, torch.nn.Module):
+        vae = vae.to(device).eval()
+        if freeze:
+            vae.requires_grad_(False)
+    return vae
+
+
 @dataclass(frozen=True)
 class Dataset:
     r"""Everything the package knows about one dataset.
@@ -182,8 +193,19 @@ class Dataset:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"a dataset needs a non-empty name, got {self.name!r}")
-        object.__setattr__(self, "models", tuple(self.models))
-        object.__setattr__(self, "objectives", tuple(self.objectives))
+        for field_name in ("models", "objectives"):
+            value = getattr(self, field_name)
+            if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                raise ValueError(
+                    f"dataset {self.name!r}: {field_name} must be a tuple of names, got "
+                    f"{value!r} (write ({value!r},) for one)"
+                    if isinstance(value, str) else
+                    f"dataset {self.name!r}: {field_name} must be a tuple of names, got "
+                    f"{value!r}"
+                )
+            if len(set(value)) < len(value):
+                raise ValueError(f"dataset {self.name!r}: {field_name} {value!r} has repeats")
+            object.__setattr__(self, field_name, tuple(value))
         if self.model not in self.models:
             raise ValueError(
                 f"dataset {self.name!r}: default model {self.model!r} is not among "
@@ -223,7 +245,7 @@ class Dataset:
                 f"dataset {self.name!r} has no model {name!r}; use one of "
                 f"{self.models} (or a folder written by save_vae)"
             )
-        return self.vae_loader(name, device).to(device).eval()
+        return place_vae(self.vae_loader(name, device), device)
 
     def load_items(self, split: str, n: int, seed: int) -> list[str]:
         r"""Items of ``split`` (``"train"`` or ``"test"``) for a draw of size ``n``.

@@ -92,7 +92,10 @@ def expression_objective(text: str) -> Outcome:
         tree = parse_expression(text).tree
     except ExpressionSyntaxError as error:
         return _fail(f"invalid expression: {error}")
-    values = evaluate_tree(tree, EXPRESSION_GRID)
+    try:
+        values = evaluate_tree(tree, EXPRESSION_GRID)
+    except Exception as error:  # noqa: BLE001 - objectives never raise
+        return _fail(f"evaluation failed: {type(error).__name__}: {error}")
     finite = np.isfinite(values)
     if not finite.all():
         return _fail(
