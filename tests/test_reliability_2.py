@@ -368,3 +368,52 @@ def test_iterative_evaluation_matches_numpy_on_nested_expressions():
                        ("exp(x/2)*(3+x)", np.exp(x / 2) * (3 + x)),
                        ("x/2/3", x / 2 / 3), ("sin(sin(sin(x)))", np.sin(np.sin(np.sin(x))))]:
         np.testing.assert_allclose(evaluate_tree(parse_expression(text).tree, x), want)
+
+
+@pytest.mark.parametrize("kill", ["mid-run", "inside compaction"])
+def test_a_killed_sweep_reads_back_as_an_uninterrupted_one(tmp_path, monkeypatch, kill):
+    import random
+    from pathlib import Path
+
+    from scales_core.bo import load_sweep
+    from scales_core.bo.step import StepRunner
+    from scales_core.sweep import run_one
+
+    torch.set_num_threads(1)
+    kw = dict(n_init=8, q=2, overrides={"ga_steps": 2, "mc_samples": 8})
+    run_one("expressions", "ga", 0, 3, str(tmp_path / "clean"), **kw)
+    out = str(tmp_path / "killed")
+
+    class Kill(BaseException):
+        pass
+
+    if kill == "mid-run":
+        real, calls, at = StepRunner.oracle, [], random.Random(0).randrange(1, 6)
+
+        def oracle(self, z):
+            calls.append(1)
+            if len(calls) == at:
+                raise Kill
+            return real(self, z)
+
+        monkeypatch.setattr(StepRunner, "oracle", oracle)
+    else:
+        real_unlink = Path.unlink
+
+        def unlink(self, *args, **kwargs):
+            if self.name.endswith(".jsonl"):
+                raise Kill  # after the .gz is renamed into place
+            return real_unlink(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "unlink", unlink)
+    with pytest.raises(Kill):
+        run_one("expressions", "ga", 0, 3, out, **kw)
+    monkeypatch.undo()
+    for lock in Path(out).rglob("*.lock"):
+        lock.unlink()  # the killed process's lock (a real kill releases its flock)
+    run_one("expressions", "ga", 0, 3, out, **kw)
+    clean, again = load_sweep(tmp_path / "clean"), load_sweep(out)
+    cols = [c for c in clean.columns if c != "path"]
+    assert len(clean) == 6
+    assert clean[cols].equals(again[cols])
+    assert sorted(p.name for p in Path(out, "expressions", "ga").iterdir()) == ["seed0.jsonl.gz"]
