@@ -417,3 +417,67 @@ def test_a_killed_sweep_reads_back_as_an_uninterrupted_one(tmp_path, monkeypatch
     assert len(clean) == 6
     assert clean[cols].equals(again[cols])
     assert sorted(p.name for p in Path(out, "expressions", "ga").iterdir()) == ["seed0.jsonl.gz"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.one_of(st.text(max_size=20), st.sampled_from(["ga", "scales_0.5", "scales_es_50",
+                                                          "lbfgs_5", "prior_-1", "scales_", "uc_es_101",
+                                                          "scales_nan", "scales_1e400", "lbfgs_0"])))
+def test_method_names_parse_or_raise_value_error(name):
+    from scales_core.bo import get_method
+
+    try:
+        spec = get_method(name)
+    except ValueError:
+        return
+    assert get_method(spec.name) == spec  # a parsed name reads back to the same method
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True),
+                    st.text(max_size=8), st.sampled_from(["cpa", "exact", "sum", "renormalized",
+                                                          "forward", "fd", "inv_c", "start"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(field=st.sampled_from(["n_steps", "q", "lr", "ga_steps", "start", "scales_grad", "half_width",
+                              "scales_prior", "invalid", "refit", "direction", "scales_formula",
+                              "scales_normalizer", "scales_jacobian", "scales_anchor",
+                              "scales_dropout", "scales_tau", "logit_clip", "max_cholesky"]),
+       value=_VALUES)
+def test_bo_config_fields_are_valid_or_refused_with_value_error(field, value):
+    import json
+
+    try:
+        config = BOConfig(**{field: value})
+    except ValueError:
+        return
+    json.dumps(config.to_dict(), allow_nan=False)  # a header the run file can hold
+
+
+def test_a_plain_object_vae_goes_through_make_problem():
+    from dataclasses import replace
+
+    from test_datasets import TOY, TOY_TASK, ToyVAE
+
+    from scales_core.bo import make_problem
+    from scales_core.datasets import register, unregister
+    from scales_core.tasks import register_task, unregister_task
+
+    class Plain:
+        """The VAE protocol without nn.Module (no .to, .eval, .requires_grad_)."""
+
+        def __init__(self):
+            torch.manual_seed(0)
+            inner = ToyVAE()
+            self.latent_dim, self.latent_scale = inner.latent_dim, inner.latent_scale
+            self.decoder, self.tokenize = inner.decoder, inner.tokenize
+            self.encode, self.decode_strings = inner.encode, inner.decode_strings
+
+    register(replace(TOY, vae_loader=lambda name, device="cpu": Plain()))
+    register_task(TOY_TASK)
+    try:
+        problem = make_problem("toy_count_a", seed=0)
+        assert len(problem.strings) == 12
+    finally:
+        unregister("toy_ab")
+        unregister_task("toy_count_a")
