@@ -172,3 +172,19 @@ def test_validity_ordering():
     assert not validity_ordering(table, "A", ["s2", "s1"])["rising"]
     assert validity_ordering(table, "B", ["s1"]) is None
     assert validity_ordering(table, "C", ["s1"]) is None
+
+
+def test_penalty_float64_scores_a_float64_copy():
+    from test_bo_loop import toy_problem
+
+    from scales_core.bo import get_method
+    from scales_core.bo.step import StepRunner
+
+    problem = toy_problem()
+    problem.decoder.float()
+    runner = StepRunner(problem, get_method("scales_0.5"), 0, BOConfig(penalty_float64=True))
+    assert next(runner.penalty.decoder.parameters()).dtype == torch.float64
+    assert next(problem.decoder.parameters()).dtype == torch.float32
+    assert runner.penalty is not runner.scales
+    plain = StepRunner(problem, get_method("scales_0.5"), 0, BOConfig())
+    assert plain.penalty is plain.scales

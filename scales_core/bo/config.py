@@ -55,6 +55,7 @@ PENALTY_DEFAULTS = {
 
 #: Fields added after runs were stored, with the default those runs used.
 LATER_FIELDS = {
+    "penalty_float64": False,
     "invalid": "lowest",
     "refit": "every_step",
     "direction": "sum",
@@ -117,6 +118,9 @@ class BOConfig:
             from its default makes the penalty a
             :class:`~scales_core.bo.published.ReleasePenalty`; the recorded ScaLES
             values and early-stopping scores stay the exact ScaLES.
+        penalty_float64: Compute the penalty on a float64 copy of the decoder
+            (``nn.Module`` decoders): the SMILES decoder's float32 logits move the
+            penalty gradient by tens of percent against float64.
         invalid: What an invalid proposal adds to the GP data: ``"lowest"`` (the
             default: its latent at the lowest objective value observed so far, so
             the GP learns where the decoder fails) or ``"drop"`` (nothing; the
@@ -163,6 +167,7 @@ class BOConfig:
     scales_dropout: bool = False
     scales_tau: float | None = None
     logit_clip: float | None = None
+    penalty_float64: bool = False
     max_cholesky: int = 5000
     surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
     device: str = "cpu"
@@ -221,6 +226,7 @@ class BOConfig:
             direction=DIRECTIONS, scales_formula=FORMULAS,
             scales_normalizer=NORMALIZERS, scales_jacobian=("forward", "fd"),
             scales_anchor=ANCHORS, scales_dropout=(False, True),
+            penalty_float64=(False, True),
         )
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

@@ -2,6 +2,7 @@ r"""One BO step's pieces: the growing data set and the proposal of one point."""
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -266,11 +267,20 @@ OPTIMIZERS: dict[str, Optimizer] = {
 def _scales_penalty(runner: StepRunner):
     """The exact ScaLES, or a :class:`ReleasePenalty` where the run sets a component."""
     cfg, problem = runner.config, runner.problem
+    decoder = problem.decoder
+    if cfg.penalty_float64:
+        if not isinstance(decoder, nn.Module):
+            raise ValueError("penalty_float64 needs an nn.Module decoder (to copy it)")
+        decoder = copy.deepcopy(decoder).double().requires_grad_(False)
     if not cfg.release_penalty:
-        return runner.scales
+        if decoder is problem.decoder:
+            return runner.scales
+        s = runner.scales
+        return ScaLES(decoder, rho=s.rho, grad=s.grad, prior_scale=s.prior_scale,
+                      positions=s.positions)
     prior = {"unit": 1.0, "latent": problem.latent_scale, "none": None}[cfg.scales_prior]
     return ReleasePenalty(
-        problem.decoder,
+        decoder,
         formula=cfg.scales_formula,
         normalizer=cfg.scales_normalizer,
         jacobian=cfg.scales_jacobian,
