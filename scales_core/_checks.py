@@ -86,8 +86,33 @@ def check_no_autocast(z: Tensor) -> None:
         )
 
 
+def decoder_dtype(decoder) -> torch.dtype | None:
+    """The floating dtype of a module decoder's weights (``None``: a plain function,
+    or a module without floating parameters or buffers)."""
+    module = decoder if isinstance(decoder, nn.Module) else getattr(decoder, "__self__", None)
+    if not isinstance(module, nn.Module):
+        return None
+    for tensor in (*module.parameters(), *module.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return None
+
+
+def to_decoder_dtype(decoder, z: Tensor) -> Tensor:
+    """``z`` in the dtype of the decoder's weights (differentiable cast), else as is.
+
+    The one boundary where the package hands latents to a decoder: BO keeps its
+    latents in float64, a user's decoder may hold float32 weights and need not cast
+    its input itself.
+    """
+    dtype = decoder_dtype(decoder)
+    return z if dtype is None or z.dtype == dtype else z.to(dtype)
+
+
 def call_decoder(decoder: Decoder, z: Tensor) -> Tensor:
-    """Run the decoder; a shape or dtype error inside it becomes a ``ValueError``."""
+    """Run the decoder on ``z`` in its own dtype; a shape or dtype error inside it
+    becomes a ``ValueError``."""
+    z = to_decoder_dtype(decoder, z)
     try:
         return decoder(z)
     except RuntimeError as err:

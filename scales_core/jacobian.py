@@ -41,6 +41,7 @@ from ._checks import (
     check_logits,
     check_no_autocast,
     eval_mode,
+    to_decoder_dtype,
     is_int,
 )
 from .cuda_graph import graphed
@@ -166,6 +167,7 @@ def logits_and_jacobian(
 
 def _logits_and_jacobian(decoder, z, method, eps, use_decoder_jvp, positions, cuda_graph):
     """:func:`logits_and_jacobian` with the decoder already in eval mode."""
+    z = to_decoder_dtype(decoder, z)  # a float32 decoder gets float32 latents
     B, d = z.shape
     if method == "fd":
         decoder = _with_positions(decoder, positions)

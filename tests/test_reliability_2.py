@@ -481,3 +481,28 @@ def test_a_plain_object_vae_goes_through_make_problem():
     finally:
         unregister("toy_ab")
         unregister_task("toy_count_a")
+
+
+@pytest.mark.parametrize("method", ["ga", "scales_0.5", "scales_es_50", "uc_es_95", "prior_0.5", "lbfgs_1"])
+def test_bo_runs_a_float32_decoder_that_does_not_cast(method):
+    # issue 29: run_bo keeps float64 latents and hands the decoder its own dtype
+    from test_bo_loop import CONFIG, toy_evaluate
+
+    from scales_core.bo import Problem
+
+    torch.manual_seed(0)
+    decoder = MLPDecoder(d=3, L=4, D=5, dropout=0.2, scale=3.0).eval()  # float32, no cast
+
+    def decode(z):
+        with torch.no_grad():
+            return ["".join("abcde"[i] for i in row) for row in decoder(z.float()).argmax(-1).tolist()]
+
+    X = torch.randn(16, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    strings = decode(X)
+    values, valid, _ = toy_evaluate(strings)
+    keep = torch.as_tensor(valid)
+    problem = Problem("toy", decoder, decode, toy_evaluate, [s for s, k in zip(strings, valid) if k],
+                      X[keep], torch.as_tensor(values[valid]), info={"n_init": 16})
+    data = run_bo(problem, method, seed=0, config=CONFIG, progress=False)
+    assert len(data.oracle) == CONFIG.n_steps * CONFIG.q
+    assert next(decoder.parameters()).dtype == torch.float32

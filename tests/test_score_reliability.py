@@ -234,9 +234,17 @@ def test_half_precision_latents_are_refused(dtype_):
         sc.ScaLES(dec)(torch.randn(2, 3, dtype=dtype_))
 
 
-def test_decoder_dtype_mismatch_is_a_value_error():
-    with pytest.raises(ValueError, match="dtype"):
-        sc.ScaLES(MLPDecoder())(torch.randn(2, 3, dtype=torch.float64))
+def test_latents_are_cast_to_the_decoders_dtype():
+    # issue 29: BO keeps float64 latents; a float32 decoder need not cast its input
+    dec = MLPDecoder()
+    z = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    for jacobian in ("forward", "fd", "reverse"):
+        got = sc.ScaLES(dec, jacobian=jacobian)(z)
+        assert got.dtype == torch.float64
+        want = sc.ScaLES(dec, jacobian=jacobian)(z.detach().float())
+        torch.testing.assert_close(got.float(), want, rtol=1e-4, atol=1e-3)
+    (g,) = torch.autograd.grad(sc.ScaLES(dec)(z).sum(), z)
+    assert g.dtype == torch.float64 and g.isfinite().all()
 
 
 # --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from ..datasets import DATASETS, Dataset, dataset_for_task
 from ..datasets.record import encodable, place_vae
+from .._checks import decoder_dtype
 from ..jacobian import check_positions
 from ..paths import DataNotFoundError
 from ..tasks import get_task
@@ -274,7 +275,8 @@ def make_problem(
         X = vae.encode(strings).to("cpu", torch.float64)
 
     def decode(z: Tensor) -> list[str]:
-        return vae.decode_strings(z.detach().to(torch.float32))
+        dtype = decoder_dtype(vae.decoder) or torch.float32
+        return vae.decode_strings(z.detach().to(dtype))
 
     return Problem(
         task=task,
