@@ -8,7 +8,7 @@ PARAMS ?= quick
 SCALES_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export SCALES_DATA_DIR
 
-.PHONY: install test book notebooks html book-check check-book benchmark gpu-check clean
+.PHONY: install test book notebooks html book-check check-book benchmark gpu-check lab clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -49,6 +49,10 @@ benchmark: install
 # on a machine with a CUDA GPU: CUDA tests, GPU benchmark, 20-step BO; results/gpu/<date>.json
 gpu-check: install
 	PYTHON=$(abspath $(PY)) bash scripts/gpu_check.sh
+
+# JupyterLab on the chapters' sources, with the data folder set
+lab: install
+	cd notebooks && ../$(VENV)/bin/jupyter lab
 
 clean:
 	rm -rf _build

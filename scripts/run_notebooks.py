@@ -2,6 +2,7 @@
 
     python scripts/run_notebooks.py --params quick            # all notebooks
     python scripts/run_notebooks.py --params full 01_score    # one notebook
+    python scripts/run_notebooks.py 01_score --out /tmp/mine -p checkpoint=smiles_gru_1
 
 Parameters come from params/<set>/<notebook stem>.yaml. Unknown notebook names,
 unknown parameter sets, a missing parameter file and parameter names the
@@ -115,13 +116,30 @@ def hide_injected_parameters(notebook: Path) -> None:
         notebook.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False))
 
 
-def execute(src: Path, params: Path, book: Path, timeout: float) -> tuple[bool, str]:
+def parse_overrides(items: list[str]) -> dict:
+    """``["n=5", "datasets=[smiles]"]`` -> a dict of YAML values; ``ValueError`` otherwise."""
+    out = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"-p takes NAME=VALUE, got {item!r}")
+        try:
+            out[name] = yaml.safe_load(text) if text else ""
+        except yaml.YAMLError as error:
+            raise ValueError(f"-p {item!r}: the value is not YAML ({error})") from None
+    return out
+
+
+def execute(src: Path, params: Path, book: Path, timeout: float,
+            overrides: dict | None = None) -> tuple[bool, str]:
     """Run one notebook into a temporary file; move it into ``book`` on success."""
     scratch = Path(tempfile.mkdtemp(prefix=f"run_notebooks_{src.stem}_"))
     tmp = scratch / src.name
     cmd = [sys.executable, "-m", "papermill", str(src), str(tmp),
            "--cwd", str(src.parent), "--kernel", "python3",
            "--log-level", "WARNING", "-f", str(params)]
+    for name, value in (overrides or {}).items():
+        cmd += ["-y", yaml.safe_dump({name: value}, default_flow_style=True).strip()]
     try:
         code = subprocess.run(cmd, timeout=timeout).returncode
     except subprocess.TimeoutExpired:
@@ -141,19 +159,30 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     parser.add_argument("names", nargs="*", help="notebook stems (default: all)")
     parser.add_argument("--params", default="quick", help="parameter set: quick or full")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per notebook")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for the executed notebooks (default: book/)")
+    parser.add_argument("-p", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                        help="override one parameter (YAML value), e.g. -p n=100 "
+                        "-p 'datasets=[smiles]'; the name must be in every notebook run")
     args = parser.parse_args(argv)
     if not args.timeout > 0:
         parser.error(f"--timeout must be positive, got {args.timeout}")
     try:
         pairs = plan(root, args.names, args.params)
+        overrides = parse_overrides(args.overrides)
+        for src, _ in pairs:
+            unknown = sorted(set(overrides) - parameter_names(src))
+            if unknown:
+                raise ValueError(f"-p sets {unknown}, which the parameters cell of "
+                                 f"notebooks/{src.name} does not define")
     except ValueError as error:
         parser.error(str(error))
-    book = root / "book"
-    book.mkdir(exist_ok=True)
+    book = root / "book" if args.out is None else args.out.resolve()
+    book.mkdir(parents=True, exist_ok=True)
     failed = []
     for src, params in pairs:
         start = time.perf_counter()
-        ok, message = execute(src, params, book, args.timeout)
+        ok, message = execute(src, params, book, args.timeout, overrides)
         elapsed = time.perf_counter() - start
         sys.stderr.write(f"{src.name}: {message} ({elapsed:.0f} s)\n")
         if not ok:

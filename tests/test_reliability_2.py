@@ -506,3 +506,30 @@ def test_bo_runs_a_float32_decoder_that_does_not_cast(method):
     data = run_bo(problem, method, seed=0, config=CONFIG, progress=False)
     assert len(data.oracle) == CONFIG.n_steps * CONFIG.q
     assert next(decoder.parameters()).dtype == torch.float32
+
+
+def test_run_notebooks_out_folder_and_parameter_overrides(tmp_path, monkeypatch):
+    import subprocess
+    from pathlib import Path
+
+    from test_reliability import _fake_book, _runner
+
+    runner = _runner()
+    root = _fake_book(tmp_path)
+    seen = []
+
+    def fake_run(cmd, timeout):
+        seen.append(cmd)
+        Path(cmd[4]).write_text("run")
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(runner.subprocess, "run", fake_run)
+    out = tmp_path / "mine"
+    assert runner.main(["--out", str(out), "-p", "n=7"], root=root) == 0
+    assert (out / "ch.ipynb").read_text() == "run"
+    assert (root / "book" / "ch.ipynb").read_text() == "previous executed copy"
+    assert seen[0][-2:] == ["-y", "{n: 7}"]
+    with pytest.raises(SystemExit):
+        runner.main(["-p", "m=1"], root=root)  # not a parameter of the notebook
+    with pytest.raises(SystemExit):
+        runner.main(["-p", "n"], root=root)  # no value
