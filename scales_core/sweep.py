@@ -90,6 +90,7 @@ def run_one(
     compact: bool = True,
     checkpoint: str | None = None,
     positions: int | None = None,
+    records: tuple[str, ...] = (),
 ) -> dict:
     r"""Run, resume or skip one BO run (the unit of work of a sweep).
 
@@ -117,6 +118,8 @@ def run_one(
             (:func:`~scales_core.bo.records.compact_run`).
         checkpoint: The VAE (default: the task record's BO model).
         positions: Leading positions of the BO scores (default: the record's).
+        records: Modules (importable names or ``.py`` paths) that register dataset
+            records and tasks (:func:`import_records`), imported first.
 
     Returns:
         ``{"task", "method", "seed", "path", "status", "seconds", "n_oracle"}``;
@@ -129,6 +132,7 @@ def run_one(
     """
     import torch
 
+    import_records(records)  # a worker process sees the user's records too
     path = run_path(out, task, method, seed)
     row = dict(task=task, method=method, seed=seed, path=str(path))
     config = run_config(task, steps, q, lr, scales_grad, surrogate, device, overrides)
@@ -226,6 +230,45 @@ def _refuse_mismatch(found: list[tuple[Path, list[str]]]) -> None:
         f"configuration:\n{details}\nRerun with the stored settings, choose "
         "another --out folder, or move those files away to start them afresh."
     )
+
+
+def import_records(specs) -> None:
+    r"""Import the modules that register a user's dataset records and tasks.
+
+    Each spec is an importable module name (``mypkg.records``) or a path to a
+    ``.py`` file; a module already imported is not imported again, so a record is
+    registered once per process (the main process and every worker call this).
+
+    Raises:
+        ValueError: for a module that cannot be found or fails to import.
+    """
+    import importlib
+    import importlib.util
+    import sys
+
+    for spec in specs or ():
+        path = Path(spec)
+        try:
+            if spec.endswith(".py") or path.is_file():
+                name = "scales_records_" + path.resolve().stem.replace("-", "_")
+                if name in sys.modules:
+                    continue
+                found = importlib.util.spec_from_file_location(name, path.resolve())
+                if found is None or not path.is_file():
+                    raise FileNotFoundError(f"no file {path}")
+                module = importlib.util.module_from_spec(found)
+                sys.modules[name] = module
+                try:
+                    found.loader.exec_module(module)
+                except BaseException:
+                    del sys.modules[name]
+                    raise
+            else:
+                importlib.import_module(spec)
+        except Exception as error:  # noqa: BLE001 - one clear message for any failure
+            raise ValueError(
+                f"--records {spec}: cannot import it ({type(error).__name__}: {error})"
+            ) from None
 
 
 #: Seconds to wait for a Dask scheduler before giving up with a one-line error.
@@ -349,6 +392,7 @@ def run_sweep(
     compact: bool = True,
     checkpoint: str | None = None,
     positions: int | None = None,
+    records: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     r"""Run every (task, method, seed) on a Dask cluster, resuming what exists.
 
@@ -377,6 +421,8 @@ def run_sweep(
         compact: Gzip each finished run with float32 latents.
         checkpoint: The VAE of every run (default: each task record's BO model).
         positions: Leading positions of the BO scores (default: each record's).
+        records: Modules registering the user's records and tasks
+            (:func:`import_records`), imported here and in every worker.
 
     Returns:
         One row per run: task, method, seed, path, status (``done``, ``skipped``
@@ -385,6 +431,8 @@ def run_sweep(
     import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
+    records = tuple(records)
+    import_records(records)  # before the checks: they look the tasks up
     tasks = _unique("tasks", [tasks] if isinstance(tasks, str) else list(tasks))
     methods = list(PAPER_METHODS) if list(methods) == ["paper"] else list(methods)
     methods = _unique("methods", methods)
@@ -441,6 +489,7 @@ def run_sweep(
                         compact=compact,
                         checkpoint=checkpoint,
                         positions=positions,
+                        records=records,
                         key=key,
                         pure=False,
                     )
@@ -564,6 +613,10 @@ def main(argv: list[str] | None = None) -> int:
         help="other BOConfig fields, e.g. half_width=0.3 scales_prior=latent",
     )
     parser.add_argument(
+        "--records", nargs="+", default=[], metavar="MODULE",
+        help="modules (names or .py paths) that register your dataset records and tasks",
+    )
+    parser.add_argument(
         "--preset", default=None, choices=sorted(PRESETS),
         help="a published pipeline's fields (scales_core.bo.presets); --set and "
         "--positions override single components",
@@ -574,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         ["python -m scales_core.sweep", *(sys.argv[1:] if argv is None else argv)]
     )
     try:
+        import_records(args.records)
         overrides = _parse_overrides(args.overrides)
         positions = args.positions
         if args.preset is not None:
@@ -599,6 +653,7 @@ def main(argv: list[str] | None = None) -> int:
             command=command,
             device=args.device,
             overrides=overrides,
+            records=tuple(args.records),
         )
     except ValueError as error:  # bad arguments or mismatched run files: no run
         logger.error("nothing was run: %s", error)
