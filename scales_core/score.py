@@ -348,7 +348,7 @@ def log_det_forward(logits: Tensor, A: Tensor, normalizer: str = "c") -> Tensor:
 
     Args:
         logits: `batch x L x D`. A: `batch x (L*D) x d`.
-        normalizer: ``"c"`` or ``"inv_c"`` (:data:`NORMALIZERS`).
+        normalizer: ``"c"`` or ``"inv_c"`` (``NORMALIZERS``).
 
     Returns:
         A `batch` float64 tensor, ``-inf`` where ``A`` is rank-deficient (with a
@@ -438,7 +438,7 @@ class ScaLES(nn.Module):
             notes. The pinv formula takes only ``"c"`` (Thm 3.1's row
             ``1^T / c_i``: the derivative of the logits w.r.t. ``c_i``).
         logit_clip: Clamp the logits to ``[-logit_clip, logit_clip]`` before the
-            softmax (straight-through derivative; :func:`clip_logits`); the first
+            softmax (straight-through derivative; ``clip_logits``); the first
             published release's penalty gradient uses 12. ``None``: no clip.
         positions: Use only the first ``positions`` sequence positions (a causal
             decoder that takes a ``positions`` keyword stops decoding there).

@@ -181,7 +181,7 @@ class PublishedPenalty(ReleasePenalty):
 
     Dropout on, forward differences anchored at the start points, no prior term:
     neither published release (see the module notes); kept so that those runs stay
-    reproducible. For the releases use :class:`ReleasePenalty`.
+    reproducible. For the releases use ``ReleasePenalty``.
 
     Args:
         decoder: Maps `n x d` latents to `n x L x D` logits.

@@ -362,7 +362,7 @@ def read_run(path: str | os.PathLike, complete_oracle: bool = False) -> RunData:
 
     Args:
         path: The run file.
-        complete_oracle: Require every :data:`ORACLE_FIELDS` in each oracle
+        complete_oracle: Require every field of ``ORACLE_FIELDS`` in each oracle
             record (the results readers do).
 
     Raises:

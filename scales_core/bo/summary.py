@@ -519,7 +519,8 @@ def unmoved_proposals(runs: Iterable[RunData], rel_tol: float = 1e-3) -> pd.Data
         rel_tol: The tolerance, relative to the initial latents' spacing.
 
     Returns:
-        One row per oracle call: method, seed, step, index, valid, unmoved.
+        A frame with one row per oracle call and the columns method, seed, step,
+        index, valid and unmoved.
     """
     frames = []
     for run in runs:

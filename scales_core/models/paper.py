@@ -87,7 +87,7 @@ def load_paper_vae(name: str, device: str | torch.device = "cpu") -> CharVAE:
 
     Args:
         name: One of :data:`PAPER_CHECKPOINTS`, e.g. ``"expressions_gru_1"``, or
-            of :data:`FIRST_RELEASE_CHECKPOINTS`.
+            of ``FIRST_RELEASE_CHECKPOINTS``.
         device: Where to put the weights.
 
     Returns:
