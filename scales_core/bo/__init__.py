@@ -7,6 +7,7 @@ r"""Latent space Bayesian optimization with ScaLES (paper Sec. 4).
 * :mod:`~scales_core.bo.methods`: the paper's methods by name.
 * :mod:`~scales_core.bo.records`: append-only run records and resuming.
 * :mod:`~scales_core.bo.init_store`: initial latents and their scores, shared by runs.
+* :mod:`~scales_core.bo.slim`: committed run records without the proposed latents.
 * :mod:`~scales_core.bo.config`: run parameters (:class:`BOConfig`).
 * :mod:`~scales_core.bo.seeding`: per-step seeds (deterministic resumes).
 * :mod:`~scales_core.bo.step`: the data set and the proposal of one point.
@@ -46,6 +47,7 @@ from .records import (
     read_run,
 )
 from .published import PublishedPenalty
+from .slim import pool_distances, slim_folder, slim_run
 from .seeding import derive_generator, derive_seed
 from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
 from .paper_tables import (PAPER_B3_EXPRESSIONS, PAPER_B4_LOGP, PAPER_B5_RANOLAZINE,
@@ -147,6 +149,9 @@ __all__ = [
     "optimize_acqf_lbfgs",
     "read_run",
     "compact_run",
+    "pool_distances",
+    "slim_folder",
+    "slim_run",
     "PublishedPenalty",
     "run_bo",
     "score_quantile",

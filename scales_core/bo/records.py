@@ -223,8 +223,9 @@ def _read_lines(path: Path) -> tuple[list[dict], int]:
     return records, good
 
 
-#: Fields every oracle record holds (their absence names the file and line).
-ORACLE_FIELDS = ("step", "index", "string", "objective", "valid", "scales", "latent")
+#: Fields every oracle record holds (their absence names the file and line), besides
+#: ``latent`` or, in a slim record (:mod:`~scales_core.bo.slim`), ``latent_norm``.
+ORACLE_FIELDS = ("step", "index", "string", "objective", "valid", "scales")
 
 
 def _read_line(path: Path, line: bytes, number: int, records: list, good: int) -> bool:
@@ -381,6 +382,8 @@ def read_run(path: str | os.PathLike, complete_oracle: bool = False) -> RunData:
     for line, record in enumerate(records[1:], start=2):
         if complete_oracle and record.get("type") == "oracle":
             missing = [k for k in ORACLE_FIELDS if k not in record]
+            if "latent" not in record and "latent_norm" not in record:
+                missing.append("latent")
             if missing:
                 raise ValueError(f"{path}, line {line}: oracle record without {missing}")
         data.add(record)

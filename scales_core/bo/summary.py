@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.distance import cdist
 
 from .methods import PAPER_METHODS
 from .paper_tables import format_mean_se
 from .records import RunData, read_run
+from .slim import is_slim, pool_distances
 
 __all__ = [
     "FIGURE_FAMILIES",
@@ -426,10 +426,13 @@ def proposal_norms(runs: Iterable[RunData]) -> tuple[pd.DataFrame, float]:
     for run in runs:
         if run.done is None:
             continue
-        z = np.asarray([r["latent"] for r in run.oracle], dtype=float)
+        if is_slim(run.oracle):
+            norm = np.asarray([r["latent_norm"] for r in run.oracle], dtype=float)
+        else:
+            norm = np.linalg.norm(np.asarray([r["latent"] for r in run.oracle], dtype=float), axis=1)
         frames.append(pd.DataFrame({
             "method": run.header["method"], "seed": run.header["seed"],
-            "norm": np.linalg.norm(z, axis=1), "valid": [bool(r["valid"]) for r in run.oracle],
+            "norm": norm, "valid": [bool(r["valid"]) for r in run.oracle],
         }))
         latents = run.init_latents()
         if latents is not None and len(latents):
@@ -511,7 +514,8 @@ def unmoved_proposals(runs: Iterable[RunData], rel_tol: float = 1e-3) -> pd.Data
     ``rel_tol`` times the median nearest-neighbour distance of the initial latents
     of an initial latent or of a proposal of an earlier step (the start pool;
     stored latents are float32-rounded alike, so a returned start point matches
-    exactly).
+    exactly; :func:`~scales_core.bo.slim.pool_distances`). Slim records
+    (:mod:`~scales_core.bo.slim`) carry that distance instead of the latent.
 
     Args:
         runs: Run records (e.g. the values of ``dict(iter_runs(folder))``);
@@ -524,21 +528,16 @@ def unmoved_proposals(runs: Iterable[RunData], rel_tol: float = 1e-3) -> pd.Data
     """
     frames = []
     for run in runs:
-        init = run.init_latents()
-        if run.done is None or init is None or not run.oracle:
+        if run.done is None or run.init is None or not run.oracle:
             continue
-        init = np.asarray(init, dtype=float)
-        gaps = cdist(init, init)
-        np.fill_diagonal(gaps, np.inf)
-        tol = rel_tol * float(np.median(gaps.min(1)))
-        z = np.asarray([r["latent"] for r in run.oracle], dtype=float)
         steps = np.array([r["step"] for r in run.oracle])
-        unmoved = np.zeros(len(z), dtype=bool)
-        for step in np.unique(steps):
-            here = steps == step
-            pool = np.concatenate([init, z[steps < step]])
-            dist = cdist(z[here], pool).min(1)
-            unmoved[here] = dist <= tol
+        if is_slim(run.oracle):
+            distance = np.asarray([np.nan if r["pool_distance"] is None else r["pool_distance"]
+                                   for r in run.oracle], dtype=float)
+        else:
+            z = np.asarray([r["latent"] for r in run.oracle], dtype=float)
+            distance = pool_distances(run.init_latents(), z, steps)
+        unmoved = distance <= rel_tol
         frames.append(pd.DataFrame({
             "method": run.header["method"], "seed": run.header["seed"], "step": steps,
             "index": [r["index"] for r in run.oracle],
