@@ -3,6 +3,8 @@ r"""Input checks shared by the scores: clear ``ValueError``s instead of silent N
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -109,12 +111,29 @@ def to_decoder_dtype(decoder, z: Tensor) -> Tensor:
     return z if dtype is None or z.dtype == dtype else z.to(dtype)
 
 
-def call_decoder(decoder: Decoder, z: Tensor) -> Tensor:
+def takes_positions(fn) -> bool:
+    """Whether a callable accepts a ``positions`` keyword."""
+    target = fn.forward if isinstance(fn, nn.Module) else fn
+    try:
+        return "positions" in inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def with_positions(fn, positions: int | None):
+    """``fn`` with ``positions`` bound when it takes it (others are trimmed after)."""
+    if positions is not None and takes_positions(fn):
+        return functools.partial(fn, positions=positions)
+    return fn
+
+
+def call_decoder(decoder: Decoder, z: Tensor, positions: int | None = None) -> Tensor:
     """Run the decoder on ``z`` in its own dtype; a shape or dtype error inside it
-    becomes a ``ValueError``."""
+    becomes a ``ValueError``. With ``positions``, a decoder that takes that keyword
+    stops after the first ``positions`` positions (others return all; trim after)."""
     z = to_decoder_dtype(decoder, z)
     try:
-        return decoder(z)
+        return with_positions(decoder, positions)(z)
     except RuntimeError as err:
         if "shape" in str(err) or "size" in str(err):
             raise ValueError(

@@ -24,8 +24,6 @@ frozen; ``cuda_graph=False`` (or ``SCALES_CUDA_GRAPHS=0``) runs them eagerly.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 import numbers
 import warnings
@@ -43,6 +41,7 @@ from ._checks import (
     eval_mode,
     to_decoder_dtype,
     is_int,
+    with_positions,
 )
 from .cuda_graph import graphed
 
@@ -71,28 +70,12 @@ def check_eps(eps: float) -> None:
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
 
 
-def _takes_positions(fn) -> bool:
-    """Whether a callable accepts a ``positions`` keyword."""
-    target = fn.forward if isinstance(fn, nn.Module) else fn
-    try:
-        return "positions" in inspect.signature(target).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def _trim(logits: Tensor, A: Tensor | None, positions: int | None):
     """Keep the first ``positions`` rows of `B x L x D` logits and `B x LD x d` A."""
     if positions is None or positions >= logits.shape[1]:
         return logits, A
     D = logits.shape[2]
     return logits[:, :positions], None if A is None else A[:, : positions * D]
-
-
-def _with_positions(fn, positions: int | None):
-    """``fn`` with ``positions`` bound when it takes it (others are trimmed after)."""
-    if positions is not None and _takes_positions(fn):
-        return functools.partial(fn, positions=positions)
-    return fn
 
 
 def decoder_logits(
@@ -111,7 +94,7 @@ def decoder_logits(
     """
     check_positions(positions)
     check_no_autocast(z)
-    fn = _with_positions(decoder, positions)
+    fn = with_positions(decoder, positions)
     with eval_mode(decoder):
         out = None
         if cuda_graph and isinstance(decoder, nn.Module):
@@ -170,7 +153,7 @@ def _logits_and_jacobian(decoder, z, method, eps, use_decoder_jvp, positions, cu
     z = to_decoder_dtype(decoder, z)  # a float32 decoder gets float32 latents
     B, d = z.shape
     if method == "fd":
-        decoder = _with_positions(decoder, positions)
+        decoder = with_positions(decoder, positions)
         lost = (z + eps == z).any(-1)
         if lost.any():
             raise ValueError(
@@ -189,7 +172,7 @@ def _logits_and_jacobian(decoder, z, method, eps, use_decoder_jvp, positions, cu
         return logits, A.flatten(2).transpose(1, 2)
     own = getattr(decoder, "logits_and_jacobian", None)
     if method == "forward" and use_decoder_jvp and callable(own):
-        own = _with_positions(own, positions)
+        own = with_positions(own, positions)
         out = None
         if cuda_graph and isinstance(decoder, nn.Module):
             out = graphed(own, z, decoder, key=("jacobian", positions))
@@ -243,8 +226,8 @@ def _check_own_jacobian(decoder, z: Tensor, logits: Tensor, A: Tensor, positions
             return
     except TypeError:  # not weak-referenceable: check every call
         pass
-    own = _with_positions(decoder.logits_and_jacobian, positions)
-    fn = _with_positions(decoder, positions)
+    own = with_positions(decoder.logits_and_jacobian, positions)
+    fn = with_positions(decoder, positions)
     with torch.no_grad():
         gen = torch.Generator().manual_seed(0)
         v = torch.randn(d, generator=gen, dtype=torch.float64)

@@ -96,3 +96,31 @@ def test_dropout_makes_it_random_and_mode_is_restored():
     torch.testing.assert_close(published_score(dec, z, "first"), published_score(dec, z, "first"))
     with pytest.raises(ValueError, match="release"):
         published_score(dec, z, "second")
+
+
+def test_a_causal_decoder_stops_at_the_positions_with_the_same_bits():
+    """Decoding only the kept positions (4x faster on the SMILES GRU) changes no bit."""
+    from test_jacobian import small_char_decoder
+
+    from scales_core.bo.published import ReleasePenalty
+    from scales_core.reference import published_jacobian
+
+    dec = small_char_decoder("gru").float()
+    calls = []
+    dec.register_forward_hook(lambda m, args, kwargs, out: calls.append(out.shape[1]),
+                              with_kwargs=True)
+    z = torch.randn(3, 3)
+    logits, A = published_jacobian(dec, z, eps=1e-3, dropout=False, positions=2)
+    full_logits, full_A = published_jacobian(lambda x: dec(x), z, eps=1e-3, dropout=False)
+    assert calls == [2, 5]  # the plain function is decoded to the end, then trimmed
+    assert torch.equal(logits, full_logits[:, :2]) and torch.equal(A, full_A[:, : 2 * 6])
+    zd = z.double().requires_grad_(True)
+    pen = ReleasePenalty(dec, logit_clip=12.0, positions=2)
+    v = pen(zd)
+    assert calls[-1] == 2
+    g, = torch.autograd.grad(v.sum(), zd)
+    ref = ReleasePenalty(lambda x: dec(x), logit_clip=12.0, positions=2)
+    zr = z.double().requires_grad_(True)
+    vr = ref(zr)
+    gr, = torch.autograd.grad(vr.sum(), zr)
+    assert torch.equal(v, vr) and torch.equal(g, gr)

@@ -127,7 +127,7 @@ class ReleasePenalty:
     def _logits(self, z: Tensor) -> Tensor:
         """The decoder's logits in the penalty's mode, first ``positions`` kept."""
         with decoder_mode(self.decoder, self.dropout):
-            out = call_decoder(self.decoder, z)
+            out = call_decoder(self.decoder, z, self.positions)
         return out[:, : self.positions] if self.positions is not None else out
 
     def jacobian(self, z0: Tensor) -> Tensor:
