@@ -50,7 +50,7 @@ from .bo.records import (
 )
 from .bo.summary import METRICS, load_sweep, summarize_sweep
 from .bo.surrogate import SurrogateConfig
-from .datasets import dataset_for_task
+from .datasets import dataset_for_task, import_records
 
 __all__ = [
     "check_existing",
@@ -119,7 +119,7 @@ def run_one(
         checkpoint: The VAE (default: the task record's BO model).
         positions: Leading positions of the BO scores (default: the record's).
         records: Modules (importable names or ``.py`` paths) that register dataset
-            records and tasks (:func:`import_records`), imported first.
+            records and tasks (:func:`~scales_core.datasets.import_records`), imported first.
 
     Returns:
         ``{"task", "method", "seed", "path", "status", "seconds", "n_oracle"}``;
@@ -230,45 +230,6 @@ def _refuse_mismatch(found: list[tuple[Path, list[str]]]) -> None:
         f"configuration:\n{details}\nRerun with the stored settings, choose "
         "another --out folder, or move those files away to start them afresh."
     )
-
-
-def import_records(specs) -> None:
-    r"""Import the modules that register a user's dataset records and tasks.
-
-    Each spec is an importable module name (``mypkg.records``) or a path to a
-    ``.py`` file; a module already imported is not imported again, so a record is
-    registered once per process (the main process and every worker call this).
-
-    Raises:
-        ValueError: for a module that cannot be found or fails to import.
-    """
-    import importlib
-    import importlib.util
-    import sys
-
-    for spec in specs or ():
-        path = Path(spec)
-        try:
-            if spec.endswith(".py") or path.is_file():
-                name = "scales_records_" + path.resolve().stem.replace("-", "_")
-                if name in sys.modules:
-                    continue
-                found = importlib.util.spec_from_file_location(name, path.resolve())
-                if found is None or not path.is_file():
-                    raise FileNotFoundError(f"no file {path}")
-                module = importlib.util.module_from_spec(found)
-                sys.modules[name] = module
-                try:
-                    found.loader.exec_module(module)
-                except BaseException:
-                    del sys.modules[name]
-                    raise
-            else:
-                importlib.import_module(spec)
-        except Exception as error:  # noqa: BLE001 - one clear message for any failure
-            raise ValueError(
-                f"--records {spec}: cannot import it ({type(error).__name__}: {error})"
-            ) from None
 
 
 #: Seconds to wait for a Dask scheduler before giving up with a one-line error.
@@ -422,7 +383,7 @@ def run_sweep(
         checkpoint: The VAE of every run (default: each task record's BO model).
         positions: Leading positions of the BO scores (default: each record's).
         records: Modules registering the user's records and tasks
-            (:func:`import_records`), imported here and in every worker.
+            (:func:`~scales_core.datasets.import_records`), imported here and in every worker.
 
     Returns:
         One row per run: task, method, seed, path, status (``done``, ``skipped``

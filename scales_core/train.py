@@ -18,7 +18,7 @@ Example::
         --epochs 4 --batch-size 128 --lr 2e-3 --beta 5e-3 --out runs/selfies
 
 A dataset record of your own is trainable once registered: ``--records MODULE``
-imports ``MODULE`` (a dotted name on ``sys.path``) and calls its
+imports ``MODULE`` (a dotted name on ``sys.path`` or a ``.py`` file) and calls its
 ``register_records()`` when it has one, before ``--model`` is read, e.g.
 ``--records scales_core.datasets.dyck --model char_dyck``.
 """
@@ -26,7 +26,6 @@ imports ``MODULE`` (a dotted name on ``sys.path``) and calls its
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import math
@@ -41,7 +40,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .datasets import dataset_for_kind, load_training_strings, training_kinds
+from .datasets import dataset_for_kind, import_records, load_training_strings, training_kinds
 from .models.char_vae import CharVAEConfig
 from .models.own import build_vae, save_vae
 from .models.selfies_vae import SelfiesVAEConfig
@@ -52,23 +51,6 @@ from ._files import CorruptFileError, load_torch_file, numpy_globals
 from .provenance import git_commit
 
 logger = logging.getLogger("scales_core.train")
-
-
-def load_records(modules: list[str] | None) -> None:
-    """Import each module and call its ``register_records()`` (if it has one).
-
-    Raises:
-        ValueError: naming a module that cannot be imported.
-    """
-    for name in modules or []:
-        try:
-            module = importlib.import_module(name)
-        except ImportError as error:
-            raise ValueError(f"--records {name}: cannot import it ({error}); give a "
-                             "dotted module name on sys.path") from error
-        register = getattr(module, "register_records", None)
-        if callable(register):
-            register()
 
 
 def _records_in(argv: list[str]) -> list[str]:
@@ -341,7 +323,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 def _setup(argv: list[str]):
     """Parsed and checked options, the checkpoint to resume (or ``None``), data."""
-    load_records(_records_in(argv))
+    import_records(_records_in(argv))
     args = build_parser().parse_args(argv)
     out = Path(args.out)
     ckpt_path = out / "checkpoint.pt"
@@ -351,7 +333,7 @@ def _setup(argv: list[str]):
         if not ckpt_path.exists():
             raise ValueError(f"--resume: no checkpoint at {ckpt_path}")
         ckpt = load_checkpoint(ckpt_path)
-        load_records(ckpt["args"].get("records"))
+        import_records(ckpt["args"].get("records"))
         args = _resumed_args(args, argv, ckpt)
     args.model = args.model or "selfies_transformer"
     check_args(args)

@@ -16,7 +16,7 @@ MODULE = Path(__file__).parent / "user_records" / "toy_user_vae.py"
 @pytest.fixture
 def user_records():
     from scales_core.datasets import unregister
-    from scales_core.sweep import import_records
+    from scales_core.datasets import import_records
     from scales_core.tasks import unregister_task
 
     import_records([str(MODULE)])
@@ -69,7 +69,7 @@ def test_the_sweep_command_loads_user_records_in_process_workers(tmp_path, monke
 
 
 def test_a_records_module_that_does_not_import_is_one_clear_error(tmp_path):
-    from scales_core.sweep import import_records
+    from scales_core.datasets import import_records
 
     with pytest.raises(ValueError, match="--records .*nope.py: cannot import"):
         import_records([str(tmp_path / "nope.py")])

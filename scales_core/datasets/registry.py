@@ -2,6 +2,8 @@ r"""The registry of dataset records: one table, looked up by name or by task."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .record import Dataset
 
 __all__ = [
@@ -10,6 +12,7 @@ __all__ = [
     "dataset_for_model",
     "dataset_for_task",
     "get_dataset",
+    "import_records",
     "register",
     "training_kinds",
     "unregister",
@@ -118,3 +121,50 @@ def dataset_for_model(name: str) -> Dataset:
             return dataset
     known = sorted(m for d in DATASETS.values() for m in d.models)
     raise ValueError(f"no dataset has the model {name!r}; known: {known}")
+
+
+def import_records(specs) -> None:
+    r"""Import the modules that register a user's dataset records and tasks.
+
+    Each spec is an importable module name (``mypkg.records``) or a path to a
+    ``.py`` file. A module registers at import, or by a ``register_records()``
+    function, called on every call (it should replace its records). A module
+    already imported is not imported again, so a record registered at import is
+    registered once per process (the sweep's main process and every worker, the
+    trainer and the notebooks call this).
+
+    Raises:
+        ValueError: for a module that cannot be found or fails to import.
+    """
+    import importlib
+    import importlib.util
+    import sys
+
+    for spec in specs or ():
+        spec = str(spec)
+        path = Path(spec)
+        try:
+            if spec.endswith(".py") or path.is_file():
+                name = "scales_records_" + path.resolve().stem.replace("-", "_")
+                module = sys.modules.get(name)
+                if module is None:
+                    found = importlib.util.spec_from_file_location(name, path.resolve())
+                    if found is None or not path.is_file():
+                        raise FileNotFoundError(f"no file {path}")
+                    module = importlib.util.module_from_spec(found)
+                    sys.modules[name] = module
+                    try:
+                        found.loader.exec_module(module)
+                    except BaseException:
+                        del sys.modules[name]
+                        raise
+            else:
+                module = importlib.import_module(spec)
+            register = getattr(module, "register_records", None)
+            if callable(register):
+                register()
+        except Exception as error:  # noqa: BLE001 - one clear message for any failure
+            raise ValueError(
+                f"--records {spec}: cannot import it ({type(error).__name__}: {error}); "
+                "give a dotted module name on sys.path or a .py file"
+            ) from None
