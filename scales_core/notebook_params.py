@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["ParameterError", "Text", "check_params"]
+__all__ = ["ParameterError", "Text", "check_params", "execute_notebook"]
 
 
 class ParameterError(TypeError):
@@ -100,3 +100,42 @@ def check_params(namespace: dict[str, Any], spec: dict[str, Any]) -> None:
             + ". Fix the parameter file (params/<set>/<notebook>.yaml) or the "
             "papermill -p/-y values (papermill -r passes every value as a string)."
         )
+
+
+def execute_notebook(source, output, parameters: dict[str, Any] | None = None,
+                     cwd=None, **kwargs) -> None:
+    r"""Execute a notebook with papermill, its kernel on IPC sockets in a temporary folder.
+
+    The same as ``papermill.execute_notebook(..., kernel_name="python3")``, but a
+    local kernel talks over Unix sockets instead of unencrypted TCP, so the console
+    of a successful run stays free of ipykernel's TCP warning.
+
+    Args:
+        source: The notebook to run.
+        output: Where the executed notebook goes.
+        parameters: Values for the ``parameters`` cell.
+        cwd: The kernel's working folder (default: the source notebook's folder).
+        **kwargs: Passed on to ``papermill.execute_notebook``.
+
+    Raises:
+        papermill.PapermillExecutionError: when a cell fails.
+    """
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import papermill as pm
+    from traitlets.config import Config
+
+    sockets = tempfile.mkdtemp(prefix="scales-kernel-")
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    config.KernelManager.ip = os.path.join(sockets, "kernel")
+    kwargs.setdefault("kernel_name", "python3")
+    kwargs.setdefault("progress_bar", False)
+    try:
+        pm.execute_notebook(str(source), str(output), parameters=parameters or {},
+                            cwd=str(cwd or Path(source).parent), config=config, **kwargs)
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)

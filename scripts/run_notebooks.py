@@ -135,11 +135,12 @@ def execute(src: Path, params: Path, book: Path, timeout: float,
     """Run one notebook into a temporary file; move it into ``book`` on success."""
     scratch = Path(tempfile.mkdtemp(prefix=f"run_notebooks_{src.stem}_"))
     tmp = scratch / src.name
-    cmd = [sys.executable, "-m", "papermill", str(src), str(tmp),
-           "--cwd", str(src.parent), "--kernel", "python3",
-           "--log-level", "WARNING", "-f", str(params)]
-    for name, value in (overrides or {}).items():
-        cmd += ["-y", yaml.safe_dump({name: value}, default_flow_style=True).strip()]
+    values = {**(yaml.safe_load(params.read_text()) or {}), **(overrides or {})}
+    # papermill in a child process (a hung kernel is killed with it), kernel on IPC sockets
+    code = ("import sys, yaml; from scales_core.notebook_params import execute_notebook; "
+            "execute_notebook(sys.argv[1], sys.argv[2], yaml.safe_load(sys.argv[3]), "
+            "log_output=False)")
+    cmd = [sys.executable, "-c", code, str(src), str(tmp), yaml.safe_dump(values)]
     try:
         code = subprocess.run(cmd, timeout=timeout).returncode
     except subprocess.TimeoutExpired:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from scales_core.datasets import DATASETS, dyck
+from scales_core.notebook_params import execute_notebook
 
 pm = pytest.importorskip("papermill")
 
@@ -30,9 +31,7 @@ def test_notebook_runs_with_tiny_parameters(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), path])))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     out = tmp_path / NOTEBOOK.name
-    pm.execute_notebook(str(NOTEBOOK), str(out), parameters=TINY,
-                        cwd=str(NOTEBOOK.parent), kernel_name="python3",
-                        progress_bar=False, log_output=False)
+    execute_notebook(NOTEBOOK, out, TINY)
     cells = json.loads(out.read_text())["cells"]
     code = [c for c in cells if c["cell_type"] == "code"]
     assert all(c.get("execution_count") is not None for c in code)
@@ -57,9 +56,7 @@ def _execute(notebook: Path, tmp_path, monkeypatch, parameters: dict) -> str:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), path])))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     out = tmp_path / notebook.name
-    pm.execute_notebook(str(notebook), str(out), parameters=parameters,
-                        cwd=str(notebook.parent), kernel_name="python3",
-                        progress_bar=False, log_output=False)
+    execute_notebook(notebook, out, parameters)
     code = [c for c in json.loads(out.read_text())["cells"] if c["cell_type"] == "code"]
     assert all(c.get("execution_count") is not None for c in code)
     outputs = [o for c in code for o in c.get("outputs", [])]
