@@ -113,6 +113,20 @@ def test_same_seed_same_run(method):
     assert _oracle(a) == _oracle(b)  # bitwise: floats compare exactly
 
 
+def test_ascent_steps_are_recorded_and_zero_for_an_unmoved_proposal():
+    from scales_core.bo import unmoved_proposals
+
+    data = run_bo(toy_problem(), "uc_es_95", seed=3, config=CONFIG, progress=False)
+    calls = unmoved_proposals([data], rel_tol=1e-9)
+    steps = calls["ascent_steps"].to_numpy()
+    assert ((steps >= 0) & (steps <= CONFIG.ga_steps)).all()
+    assert (calls["unmoved"] == (steps == 0)).all()  # no update taken <=> a start point again
+    ga = run_bo(toy_problem(), "ga", seed=3, config=CONFIG, progress=False)
+    assert {c["ascent_steps"] for c in ga.oracle} == {CONFIG.ga_steps}
+    lbfgs = run_bo(toy_problem(), "lbfgs_5", seed=3, config=CONFIG, progress=False)
+    assert all("ascent_steps" not in c for c in lbfgs.oracle)
+
+
 def test_other_seed_other_run():
     a = run_bo(toy_problem(), "ga", seed=0, config=CONFIG, progress=False)
     b = run_bo(toy_problem(), "ga", seed=1, config=CONFIG, progress=False)

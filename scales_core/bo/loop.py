@@ -252,7 +252,7 @@ def _loop(
             for j in range(q):
                 if j not in calls:
                     tic = time.perf_counter()
-                    z, value = runner.propose(
+                    z, value, extra = runner.propose(
                         model, Y.max(), pending, starts[j], t, j, threshold
                     )
                     times["acq_s"] += time.perf_counter() - tic
@@ -269,6 +269,7 @@ def _loop(
                             "latent": z[0].tolist(),
                             **out,
                             "acq": value,
+                            **extra,
                         }
                     )
                 pending.append(

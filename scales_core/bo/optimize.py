@@ -124,7 +124,8 @@ def gen_candidates_normalized_ga(
     n_steps: int = 10,
     stopping: ScoreThresholdStopping | None = None,
     renormalize: bool = False,
-) -> tuple[Tensor, Tensor]:
+    return_accepted: bool = False,
+) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, Tensor]:
     r"""Run ``n_steps`` normalized gradient-ascent updates (Eq. 15).
 
     Args:
@@ -141,10 +142,13 @@ def gen_candidates_normalized_ga(
         stopping: Rejects the update of a candidate set when any of its `q`
             new points crosses the threshold; that set then stops moving.
         renormalize: Scale ``u_acq + lam u_pen`` to unit length before the step.
+        return_accepted: Also return how many updates each candidate set took.
 
     Returns:
         ``(candidates, values)``: a `b x q x d` tensor and the `b` acquisition values
-        at the candidates.
+        at the candidates; with ``return_accepted``, also the `b` numbers of
+        accepted updates (``n_steps`` without early stopping; 0: the set never
+        left its start points).
     """
     if initial_conditions.dim() != 3:
         shape = tuple(initial_conditions.shape)
@@ -156,6 +160,7 @@ def gen_candidates_normalized_ga(
     b, q, d = initial_conditions.shape
     X = initial_conditions.detach().clone()
     active = torch.ones(b, dtype=torch.bool, device=X.device)
+    accepted = torch.zeros(b, dtype=torch.long, device=X.device)
     anchored = None
     anchors_at_start = getattr(penalty, "anchor", "start") == "start"
     if (penalty is not None and lam > 0 and hasattr(penalty, "anchored")
@@ -180,10 +185,13 @@ def gen_candidates_normalized_ga(
             rejected = stopping.reject(X_new.reshape(-1, d)).reshape(-1, q).any(-1)
             X_new[rejected] = Xa[rejected]
             active[idx[rejected]] = False
+            accepted[idx[~rejected]] += 1
+        else:
+            accepted[idx] += 1
         X[idx] = X_new
     with torch.no_grad():
         values = acquisition_function(X)
-    return X, values
+    return (X, values, accepted) if return_accepted else (X, values)
 
 
 def optimize_acqf_ga(
@@ -195,7 +203,8 @@ def optimize_acqf_ga(
     n_steps: int = 10,
     stopping: ScoreThresholdStopping | None = None,
     renormalize: bool = False,
-) -> tuple[Tensor, Tensor]:
+    return_accepted: bool = False,
+) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, int]:
     r"""Optimize an acquisition function by normalized gradient ascent.
 
     Args:
@@ -209,15 +218,16 @@ def optimize_acqf_ga(
         stopping: Optional early stopping (see
             :func:`gen_candidates_normalized_ga`).
         renormalize: Scale the combined direction to unit length.
+        return_accepted: Also return the number of updates the best set took.
 
     Returns:
         ``(candidates, value)``: the best `q x d` candidate set and its scalar
-        acquisition value.
+        acquisition value (and, with ``return_accepted``, its accepted updates).
     """
     X0 = initial_conditions
     if X0.dim() == 2:
         X0 = X0[None]
-    X, values = gen_candidates_normalized_ga(
+    X, values, accepted = gen_candidates_normalized_ga(
         X0,
         acq_function,
         penalty=penalty,
@@ -226,8 +236,11 @@ def optimize_acqf_ga(
         n_steps=n_steps,
         stopping=stopping,
         renormalize=renormalize,
+        return_accepted=True,
     )
     best = int(torch.argmax(values))
+    if return_accepted:
+        return X[best].detach(), values[best].detach(), int(accepted[best])
     return X[best].detach(), values[best].detach()
 
 

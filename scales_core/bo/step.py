@@ -133,7 +133,7 @@ class StepRunner:
 
     def propose(
         self, model, best_f, pending, starts, t, j, threshold
-    ) -> tuple[Tensor, float]:
+    ) -> tuple[Tensor, float, dict]:
         r"""Point ``j`` of step ``t``: maximize qLogEI given the ``pending`` points.
 
         Args:
@@ -146,7 +146,8 @@ class StepRunner:
             threshold: The early-stopping threshold (or ``None``).
 
         Returns:
-            The `1 x d` candidate and its acquisition value.
+            The `1 x d` candidate, its acquisition value and the optimizer's extra
+            fields for the oracle record (e.g. ``ascent_steps``).
         """
         cfg = self.config
         qmc_seed = derive_seed(self.seed, t, j, "qmc")
@@ -157,8 +158,8 @@ class StepRunner:
         )
         with torch.random.fork_rng():
             torch.manual_seed(derive_seed(self.seed, t, j, "torch"))
-            X, value = self.optimizer.propose(self, acq, starts, t, j, threshold)
-        return X.detach().reshape(1, -1), float(value)
+            X, value, extra = self.optimizer.propose(self, acq, starts, t, j, threshold)
+        return X.detach().reshape(1, -1), float(value), extra
 
     def observations(self) -> Observations:
         """The initial data on this run's device."""
@@ -197,7 +198,7 @@ def _propose_ga(runner: StepRunner, acq, starts: Tensor, t, j, threshold):
         rule = STOPPING[method.stopping]
         score = rule.score(runner, (t, j, "stop"))
         stopping = ScoreThresholdStopping(score, threshold, rule.reject_above)
-    return optimize_acqf_ga(
+    X, value, accepted = optimize_acqf_ga(
         acq,
         starts,
         penalty=runner.penalty,
@@ -206,12 +207,15 @@ def _propose_ga(runner: StepRunner, acq, starts: Tensor, t, j, threshold):
         n_steps=cfg.ga_steps,
         stopping=stopping,
         renormalize=cfg.direction == "renormalized",
+        return_accepted=True,
     )
+    return X, value, {"ascent_steps": accepted}
 
 
 def _propose_lbfgs(runner: StepRunner, acq, starts: Tensor, t, j, threshold):
     """BoTorch's L-BFGS-B in the method's hypercube."""
-    return optimize_acqf_lbfgs(acq, runner.bounds, starts, runner.config.lbfgs_maxiter)
+    X, value = optimize_acqf_lbfgs(acq, runner.bounds, starts, runner.config.lbfgs_maxiter)
+    return X, value, {}
 
 
 @dataclass(frozen=True)
@@ -219,8 +223,10 @@ class Optimizer:
     r"""An acquisition optimizer of :data:`OPTIMIZERS`.
 
     Attributes:
-        propose: ``(runner, acq, starts, t, j, threshold) -> (X, value)`` for an
-            `r x 1 x d` tensor of start points.
+        propose: ``(runner, acq, starts, t, j, threshold) -> (X, value, extra)``
+            for an `r x 1 x d` tensor of start points; ``extra`` holds fields for
+            the oracle record (gradient ascent: ``ascent_steps``, the updates
+            the proposal took before early stopping).
         restarts: Start points per proposed point, from the run parameters.
     """
 

@@ -524,7 +524,8 @@ def unmoved_proposals(runs: Iterable[RunData], rel_tol: float = 1e-3) -> pd.Data
 
     Returns:
         A frame with one row per oracle call and the columns method, seed, step,
-        index, valid and unmoved.
+        index, valid, unmoved and ascent_steps (the gradient-ascent updates the
+        proposal took, recorded by runs since it was added; NaN before).
     """
     frames = []
     for run in runs:
@@ -542,8 +543,9 @@ def unmoved_proposals(runs: Iterable[RunData], rel_tol: float = 1e-3) -> pd.Data
             "method": run.header["method"], "seed": run.header["seed"], "step": steps,
             "index": [r["index"] for r in run.oracle],
             "valid": [bool(r["valid"]) for r in run.oracle], "unmoved": unmoved,
+            "ascent_steps": [r.get("ascent_steps", np.nan) for r in run.oracle],
         }))
-    columns = ["method", "seed", "step", "index", "valid", "unmoved"]
+    columns = ["method", "seed", "step", "index", "valid", "unmoved", "ascent_steps"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
