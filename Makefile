@@ -34,7 +34,8 @@ html: install
 
 book: notebooks html
 
-# after a fresh build: no error outputs or missing figures in any page; a PNG of every page
+# after a fresh build: no errors, warnings, machine paths, "nan" cells, captionless figures or
+# (with Chromium) outputs wider than the column at 1280 px; a PNG of every page
 # in _build/screenshots/ (headless Chromium, no network; skipped where Chromium is absent)
 book-check: html
 	$(PY) scripts/book_check.py

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["ParameterError", "Text", "check_params", "execute_notebook"]
+__all__ = ["MISSING", "ParameterError", "Text", "check_params", "chapter_box", "execute_notebook", "last_run_seconds", "portable", "readable"]
 
 
 class ParameterError(TypeError):
@@ -139,3 +139,114 @@ def execute_notebook(source, output, parameters: dict[str, Any] | None = None,
                             cwd=str(cwd or Path(source).parent), config=config, **kwargs)
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
+
+
+#: How the book writes a missing value.
+MISSING = "\u2014"
+
+
+def readable(table, digits: int = 3):
+    r"""A table as the book shows it: rounded, counts as integers, one sign for missing.
+
+    Float columns whose values are all whole numbers become integers, other float
+    columns are rounded to ``digits``, and every missing value (``NaN``, ``None``,
+    ``<NA>``) becomes an em dash (:data:`MISSING`).
+
+    Args:
+        table: A ``pandas.DataFrame`` or ``Series``.
+        digits: Decimals of the non-integer float columns.
+
+    Returns:
+        A ``DataFrame`` of objects for display (not for further arithmetic).
+    """
+    import pandas as pd
+
+    out = table.to_frame() if isinstance(table, pd.Series) else table.copy()
+    for position in range(out.shape[1]):
+        column = out.iloc[:, position]
+        if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
+            continue
+        values = column.dropna().astype(float)
+        if len(values) and (values == values.round()).all() and (values.abs() < 2**53).all():
+            out.isetitem(position, column.astype("Int64"))
+        elif pd.api.types.is_float_dtype(column):
+            out.isetitem(position, column.round(digits))
+    shown = out.astype(object)
+    return shown.where(out.notna(), MISSING)
+
+
+def portable(text: str) -> str:
+    r"""``text`` without the absolute paths of the machine that produced it.
+
+    Commands and messages saved in results name the interpreter and folders of the
+    machine that ran them; a book page shows them as a reader would type them: the
+    interpreter as ``python``, a folder under ``results/`` from ``results/`` on, any
+    other absolute path (temporary, home or work folders) by its last part.
+
+    Example:
+        >>> portable("/work/x/.venv/bin/python -m m --out /tmp/run_1 --in /w/p/results/bo")
+        'python -m m --out run_1 --in results/bo'
+    """
+    import re
+
+    def short(match: "re.Match[str]") -> str:
+        path = match.group(0)
+        if re.search(r"/python[\d.]*$", path):
+            return "python"
+        if "/results/" in path:
+            return "results/" + path.split("/results/", 1)[1]
+        return path.rstrip("/").rsplit("/", 1)[-1]
+
+    return re.sub(r"(?<![\w.~])/(?:[\w.+-]+/)*[\w.+-]+/?", short, text)
+
+
+def last_run_seconds(chapter: str, book_dir="../book") -> float | None:
+    """Wall-clock seconds of the chapter's latest papermill run in ``book_dir`` (or ``None``)."""
+    import json
+    from pathlib import Path
+
+    try:
+        meta = json.loads((Path(book_dir) / f"{chapter}.ipynb").read_text())["metadata"]
+        seconds = meta.get("papermill", {}).get("duration")
+    except (OSError, ValueError, KeyError):
+        return None
+    return float(seconds) if isinstance(seconds, (int, float)) else None
+
+
+def chapter_box(chapter: str, ran: dict[str, Any], deviations: list[str], verdict: str,
+                params: str = "quick", book_dir="../book"):
+    r"""The box at the top of a chapter: what ran, deviations from the paper, the verdict, and
+    how to re-run it.
+
+    Args:
+        chapter: The notebook's stem, e.g. ``"05_logp_bo"``.
+        ran: What ran, label -> value (model, data, seeds, steps, hardware, ...).
+        deviations: Each way this chapter's protocol differs from the paper (a warning box;
+            none: no box).
+        verdict: One sentence.
+        params: The parameter set the book ran (``quick`` or ``full``).
+        book_dir: Where the executed chapters are (for the last measured run time).
+
+    Returns:
+        An ``IPython.display.HTML`` object (admonition boxes in the book's theme).
+    """
+    from html import escape
+
+    from IPython.display import HTML
+
+    seconds = last_run_seconds(chapter, book_dir)
+    timing = f" (last run: {seconds:.0f} s)" if seconds is not None else ""
+    items = "".join(f"<li><b>{escape(str(k))}</b>: {escape(str(v))}</li>" for k, v in ran.items())
+    command = f"python scripts/run_notebooks.py {chapter} --params {params}"
+    parts = [
+        '<div class="admonition note"><p class="admonition-title">What ran</p>',
+        f"<ul>{items}</ul>",
+        f"<p><b>Verdict.</b> {escape(verdict)}</p>",
+        f"<p><b>Re-run</b>{escape(timing)}: <code>{escape(command)}</code> "
+        "(<code>-p NAME=VALUE</code> changes a parameter).</p></div>",
+    ]
+    if deviations:
+        rows = "".join(f"<li>{escape(d)}</li>" for d in deviations)
+        parts.append('<div class="admonition warning"><p class="admonition-title">'
+                     f"Deviations from the paper</p><ul>{rows}</ul></div>")
+    return HTML("".join(parts))

@@ -1,22 +1,35 @@
-"""Check the built HTML book: no error outputs, no missing figures; screenshot every page.
+"""Check the built HTML book as a reader sees it; screenshot every page.
 
     python scripts/book_check.py                   # after `make html` (what `make book-check` runs)
     python scripts/book_check.py --no-screenshots  # HTML checks only (no Chromium needed)
 
 Book pages are ``_build/html/**/*.html`` without the generated ones (genindex, search,
 py-modindex) and without ``_static``, ``_sources`` and the other ``_`` folders. A page fails
-when it holds an error output (myst-nb renders an error output as an element of class
-``traceback``; ``output_error`` is checked too) or a ``stderr`` output containing
-``Traceback``, or when an ``<img>`` points at a file that is not under ``_build/html``.
+when
+
+* it holds an error output (myst-nb renders one as an element of class ``traceback``;
+  ``output_error`` is checked too), or an output whose text holds ``Traceback`` or a
+  ``...Warning`` (a warning printed into the book);
+* an output shows an absolute machine path (a temporary, home or work folder, a virtualenv,
+  ``site-packages``);
+* a table in an output has a cell that reads ``nan``, ``NaN``, ``<NA>`` or ``None`` (one
+  sign marks a missing value: an em dash);
+* a figure of an output has no caption (myst-nb's ``mystnb.figure`` cell metadata), or an
+  ``<img>`` points at a file that is not under ``_build/html``;
+* with Chromium: a table or code output is wider than its column at 1280 px
+  (``scrollWidth`` over ``clientWidth`` of the output, measured in the rendered page).
+
 Each page is screenshot (PNG) with headless Chromium into ``_build/screenshots/``, with
 network requests sent to a closed proxy: the book must render from its own files. Without
-Chromium the screenshots are skipped with a note. Exits 1 and names page and reason for
-every failure.
+Chromium the screenshots and the width check are skipped with a note. Exits 1 and names
+page and reason for every failure.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +41,12 @@ from urllib.parse import unquote, urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
 ERROR_CLASSES = {"traceback", "output_error"}
+#: An absolute path of the machine that ran a chapter.
+MACHINE_PATH = re.compile(r"(?<![\w.])(/tmp/|/home/|/work/|/root/|/Users/|/var/folders/|[\w/.-]*\.venv/|"
+                          r"[\w/.-]*site-packages/)[^\s\"'<>]*")
+#: A warning or traceback printed into an output.
+WARNING_TEXT = re.compile(r"\bTraceback \(most recent call last\)|\b[A-Z]\w*Warning\b")
+MISSING_CELL = {"nan", "NaN", "<NA>", "None", "NaT"}
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -50,15 +69,34 @@ class _PageParser(HTMLParser):
         self.images: list[str] = []
         self._stderr_depth: int | None = None
         self._stderr_text: list[str] = []
+        self._output_depth: int | None = None  # inside a cell output
+        self._output_text: list[str] = []
+        self._cell_text: list[str] | None = None  # inside a <td>/<th> of an output
+        self._figures: list[dict] = []  # open <figure> elements
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         classes = set((attrs.get("class") or "").split())
         if tag == "img" and attrs.get("src"):
             self.images.append(attrs["src"])
+            if self._output_depth is not None:
+                if self._figures:
+                    self._figures[-1]["images"] += 1
+                else:
+                    self.errors.append("a figure without a caption")
         if tag in self.VOID:
             return
         self.stack.append((tag, classes))
+        if "cell_output" in classes and self._output_depth is None:
+            self._output_depth = len(self.stack)
+            self._output_text = []
+        if self._output_depth is not None:
+            if tag in ("td", "th"):
+                self._cell_text = []
+            elif tag == "figure":
+                self._figures.append({"images": 0, "caption": False})
+            elif tag == "figcaption" and self._figures:
+                self._figures[-1]["caption"] = True
         if classes & ERROR_CLASSES:
             self.errors.append(f"error output (class {' '.join(sorted(classes & ERROR_CLASSES))})")
         if "stderr" in classes and self._stderr_depth is None:
@@ -75,12 +113,40 @@ class _PageParser(HTMLParser):
                     if "Traceback" in "".join(self._stderr_text):
                         self.errors.append("stderr output with a Traceback")
                     self._stderr_depth = None
+                if self._output_depth is not None:
+                    self._close_in_output(tag)
+                    if i + 1 <= self._output_depth:
+                        self._check_output_text("".join(self._output_text))
+                        self._output_depth = None
+                        self._figures = []
                 del self.stack[i:]
                 return
 
     def handle_data(self, data):
         if self._stderr_depth is not None:
             self._stderr_text.append(data)
+        if self._output_depth is not None:
+            self._output_text.append(data)
+            if self._cell_text is not None:
+                self._cell_text.append(data)
+
+    def _close_in_output(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell_text is not None:
+            text = "".join(self._cell_text).strip()
+            if text in MISSING_CELL:
+                self.errors.append(f"a table cell reads {text!r} (write a missing value as an em dash)")
+            self._cell_text = None
+        elif tag == "figure" and self._figures:
+            figure = self._figures.pop()
+            if figure["images"] and not figure["caption"]:
+                self.errors.append("a figure without a caption")
+
+    def _check_output_text(self, text: str) -> None:
+        for match in MACHINE_PATH.finditer(text):
+            self.errors.append(f"a machine path in an output: {match.group(0)[:80]}")
+        for match in WARNING_TEXT.finditer(text):
+            start = max(0, match.start() - 40)
+            self.errors.append(f"a warning or traceback in an output: ...{text[start:match.end() + 40]!r}")
 
 
 def book_pages(html_dir: Path) -> list[Path]:
@@ -110,6 +176,53 @@ def check_page(page: Path, html_dir: Path) -> list[str]:
         elif not target.is_file():
             problems.append(f"missing figure: {src}")
     return problems
+
+
+#: Injected into a copy of a page: lists the outputs wider than their column, once loaded.
+_OVERFLOW_SCRIPT = """<script>
+window.addEventListener('load', function () {
+  var wide = [];
+  document.querySelectorAll('.cell_output .output, .cell_output pre, .cell_output table')
+    .forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1) {
+        var first = (el.innerText || '').trim().split('\\n')[0].slice(0, 60);
+        wide.push([el.tagName.toLowerCase(), el.scrollWidth, el.clientWidth, first]);
+      }
+    });
+  var out = document.createElement('pre');
+  out.id = 'book-check-overflow';
+  out.textContent = JSON.stringify(wide);
+  document.body.appendChild(out);
+});
+</script>"""
+_OVERFLOW_RESULT = re.compile(r'<pre id="book-check-overflow"[^>]*>(.*?)</pre>', re.S)
+
+
+def wide_outputs(page: Path, chromium: str) -> list[str]:
+    """Outputs of ``page`` wider than their column in a 1280 px window (Chromium)."""
+    import html as html_lib
+
+    if "cell_output" not in page.read_text(encoding="utf-8", errors="replace"):
+        return []  # no outputs (e.g. the index page, a redirect)
+
+    probe = page.with_name(f".book_check_{page.name}")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _OVERFLOW_SCRIPT + "</body>"),
+                     encoding="utf-8")
+    try:
+        with tempfile.TemporaryDirectory(prefix="book_check_chromium_") as profile:
+            cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
+                   probe.resolve().as_uri()]
+            try:
+                dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+            except subprocess.TimeoutExpired:
+                return ["width check: Chromium timed out"]
+    finally:
+        probe.unlink(missing_ok=True)
+    found = _OVERFLOW_RESULT.search(dom)
+    if found is None:
+        return ["width check: the page did not report its outputs (did it load?)"]
+    return [f"an output wider than its column at 1280 px ({tag}, {wide} px in {column} px): "
+            f"{text!r}" for tag, wide, column, text in json.loads(html_lib.unescape(found.group(1)))]
 
 
 def screenshot(page: Path, html_dir: Path, out_dir: Path, chromium: str) -> str | None:
@@ -144,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     chromium = None if args.no_screenshots else shutil.which(args.chromium)
     if chromium is None and not args.no_screenshots:
-        print(f"book-check: {args.chromium} not found, screenshots skipped")
+        print(f"book-check: {args.chromium} not found, screenshots and the width check skipped")
     failures = []
     for page in pages:
         name = page.relative_to(args.html).as_posix()
@@ -153,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             reason = screenshot(page, args.html, args.out, chromium)
             if reason:
                 problems.append(reason)
+            problems += wide_outputs(page, chromium)
         failures += [f"{name}: {p}" for p in problems]
     for line in failures:
         print(f"FAIL {line}")

@@ -154,6 +154,38 @@ def execute(src: Path, params: Path, book: Path, timeout: float,
                   f"run's output is in {tmp}"
 
 
+def write_status(book: Path, failed: list[str]) -> Path:
+    """``book/execution.md``: when, how long and with which parameters each chapter ran.
+
+    Read from the papermill metadata of the executed notebooks in ``book``; a chapter
+    whose latest run failed is listed with the previous run kept.
+    """
+    rows = []
+    for path in sorted(book.glob("*.ipynb")):
+        try:
+            nb = json.loads(path.read_text())
+        except ValueError:  # not an executed notebook: nothing to report
+            continue
+        meta = nb.get("metadata", {}).get("papermill", {})
+        title = next((line.lstrip("# ").strip() for cell in nb["cells"] if cell["cell_type"] == "markdown"
+                      for line in "".join(cell["source"]).splitlines() if line.startswith("# ")), path.stem)
+        params = ", ".join(f"`{k}={v}`" for k, v in (meta.get("parameters") or {}).items()) or "defaults"
+        status = "failed; the previous run is shown" if path.name in failed else "ok"
+        end = str(meta.get("end_time") or "")[:16].replace("T", " ")
+        duration = meta.get("duration")
+        seconds = f"{duration:.0f}" if isinstance(duration, (int, float)) else "\u2014"
+        rows.append(f"| [{title}]({path.stem}.ipynb) | {status} | {seconds} | {end} | {params} |")
+    out = book / "execution.md"
+    out.write_text(
+        "# Execution status\n\n"
+        "Each chapter is a notebook executed by papermill (`scripts/run_notebooks.py`, `make book`)\n"
+        "with the parameters below; this page is written by that run. Seconds are wall-clock time on\n"
+        "the machine that built the book (UTC end time).\n\n"
+        "| chapter | status | seconds | finished (UTC) | parameters |\n|---|---|---|---|---|\n"
+        + "\n".join(rows) + "\n")
+    return out
+
+
 def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     """The command line; returns the exit status (2: refused, 1: a notebook failed)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -188,6 +220,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         sys.stderr.write(f"{src.name}: {message} ({elapsed:.0f} s)\n")
         if not ok:
             failed.append(src.name)
+    write_status(book, failed)
     if failed:
         sys.stderr.write(f"failed: {failed}\n")
         return 1

@@ -188,3 +188,18 @@ def test_penalty_float64_scores_a_float64_copy():
     assert runner.penalty is not runner.scales
     plain = StepRunner(problem, get_method("scales_0.5"), 0, BOConfig())
     assert plain.penalty is plain.scales
+
+
+def test_run_facts_summarize_what_ran():
+    from scales_core.bo import run_facts
+    from scales_core.bo.records import RunData
+
+    def run(method, seed, done=True):
+        header = dict(method=method, seed=seed, threads=1, problem=dict(checkpoint="m", n_init=50),
+                      parameters=dict(n_steps=12, q=5, device="cpu"))
+        return RunData(header=header, done=dict(type="done") if done else None)
+
+    facts = run_facts([run("ga", 0), run("ga", 1), run("scales_0.5", 0), run("ga", 2, done=False)])
+    assert facts["model"] == "m" and facts["BO"] == "12 steps of 5 points, 50 initial points"
+    assert facts["seeds per method"] == "2 (ga); 1 (scales_0.5)" and facts["runs"] == "3 finished"
+    assert run_facts([run("ga", 0, done=False)]) == {"runs": "none finished"}

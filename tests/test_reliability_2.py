@@ -535,3 +535,23 @@ def test_run_notebooks_out_folder_and_parameter_overrides(tmp_path, monkeypatch)
         runner.main(["-p", "m=1"], root=root)  # not a parameter of the notebook
     with pytest.raises(SystemExit):
         runner.main(["-p", "n"], root=root)  # no value
+
+
+def test_run_notebooks_writes_the_execution_status_page(tmp_path):
+    import json
+
+    from test_reliability import _runner
+
+    runner = _runner()
+    book = tmp_path / "book"
+    book.mkdir()
+    meta = {"papermill": {"duration": 12.3, "end_time": "2026-12-03T09:00:00", "parameters": {"n": 5}}}
+    for name, title in [("01_a", "First"), ("02_b", "Second")]:
+        nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": [f"# {title}\n"]}],
+              "metadata": meta, "nbformat": 4, "nbformat_minor": 5}
+        (book / f"{name}.ipynb").write_text(json.dumps(nb))
+    (book / "03_c.ipynb").write_text("not a notebook")
+    page = runner.write_status(book, failed=["02_b.ipynb"]).read_text()
+    assert "| [First](01_a.ipynb) | ok | 12 | 2026-12-03 09:00 | `n=5` |" in page
+    assert "| [Second](02_b.ipynb) | failed; the previous run is shown |" in page
+    assert "03_c" not in page

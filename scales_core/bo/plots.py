@@ -13,7 +13,7 @@ __all__ = ["plot_paired", "plot_trajectories", "plot_validity"]
 
 
 def plot_trajectories(bands: pd.DataFrame, shown: dict[str, str], ylabel: str,
-                      k: int = 10, top_k_floor: float | None = None):
+                      k: int = 10, top_k_floor: float | None = None, axes=None):
     r"""Figure 2: best value and top-``k`` mean against the BO step, one line per family.
 
     Args:
@@ -22,13 +22,18 @@ def plot_trajectories(bands: pd.DataFrame, shown: dict[str, str], ylabel: str,
         ylabel: The objective's label.
         k: The top-k size (for the title).
         top_k_floor: Lower y-limit of the top-k panel (``None``: automatic).
+        axes: Two matplotlib axes to draw on (e.g. a row of a larger figure);
+            ``None`` makes a new figure.
 
     Returns:
         The figure (two panels; one standard deviation shaded).
     """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    else:
+        fig = axes[0].figure
     for (family, method), color in zip(shown.items(), plt.get_cmap("tab10").colors):
         b = bands[bands["method"] == method]
         for ax, col in zip(axes, ["best", "top_k"]):

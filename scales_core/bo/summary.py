@@ -514,7 +514,7 @@ def unmoved_proposals(runs: Iterable[RunData], rel_tol: float = 1e-3) -> pd.Data
     ``rel_tol`` times the median nearest-neighbour distance of the initial latents
     of an initial latent or of a proposal of an earlier step (the start pool;
     stored latents are float32-rounded alike, so a returned start point matches
-    exactly; :func:`~scales_core.bo.slim.pool_distances`). Slim records
+    exactly; :func:`~scales_core.bo.pool_distances`). Slim records
     (:mod:`~scales_core.bo.slim`) carry that distance instead of the latent.
 
     Args:
@@ -658,4 +658,39 @@ def validity_ordering(
         "rising": all(a < b for a, b in zip(values, values[1:])),
         "above": all(float(got.loc[m, column]) > 0 for m in methods),
         "seeds": int(got.loc[order, "seeds"].min()),
+    }
+
+
+def run_facts(runs: Iterable[RunData]) -> dict[str, str]:
+    r"""What a set of finished runs ran, for a chapter's "what ran" box.
+
+    Returns:
+        A dict of texts by label, for the checkpoints, the BO steps and points per
+        step, the seeds per method (e.g. ``"10 (ga, scales_0.5); 3 (lbfgs_1)"``), the
+        devices and torch threads, and the number of finished runs.
+    """
+    done = [r for r in runs if r.done is not None]
+    if not done:
+        return {"runs": "none finished"}
+    seeds: dict[str, set] = {}
+    for r in done:
+        seeds.setdefault(r.header["method"], set()).add(r.header["seed"])
+    by_count: dict[int, list[str]] = {}
+    for method, s in seeds.items():
+        by_count.setdefault(len(s), []).append(method)
+    per_method = "; ".join(f"{n} for {len(ms)} method(s)" if len(ms) > 3 else f"{n} ({', '.join(ms)})"
+                           for n, ms in sorted(by_count.items(), reverse=True))
+
+    def distinct(values) -> str:
+        return ", ".join(sorted({str(v) for v in values}))
+
+    params = [r.header["parameters"] for r in done]
+    return {
+        "model": distinct(r.header["problem"].get("checkpoint") for r in done),
+        "BO": f"{distinct(p['n_steps'] for p in params)} steps of {distinct(p['q'] for p in params)} points, "
+              f"{distinct(r.header['problem'].get('n_init') for r in done)} initial points",
+        "seeds per method": per_method,
+        "hardware": f"{distinct(p.get('device', 'cpu') for p in params)}, "
+                    f"{distinct(r.header.get('threads') for r in done)} torch thread(s) per run",
+        "runs": f"{len(done)} finished",
     }
