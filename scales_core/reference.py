@@ -106,8 +106,8 @@ def published_jacobian(
     steps = torch.cat([z.new_zeros(1, d), eps * torch.eye(d).to(z)])
     zz = (z.detach()[:, None, :] + steps).reshape(B * (d + 1), d)
     with torch.no_grad(), decoder_mode(decoder, dropout):
-        # a causal decoder that takes ``positions`` stops there (bitwise the same
-        # logits in eval mode; with dropout on, fewer masks are drawn)
+        # a causal decoder that takes ``positions`` stops there (the same logits in eval
+        # mode, bitwise on one thread; with dropout on, fewer masks are drawn)
         out = call_decoder(decoder, zz, positions)
     check_logits(out, B * (d + 1))
     out = out.reshape(B, d + 1, *out.shape[1:])
