@@ -312,6 +312,19 @@ def remove_leftover(path: str | os.PathLike) -> bool:
     return True
 
 
+def write_gzip_records(out: Path, records) -> None:
+    """Write records as gzipped JSON lines to ``out``, atomically: a temporary file beside
+    it, synced, then renamed into place (a kill leaves the old file or the new one)."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as raw:
+        with gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=9, mtime=0) as fh:
+            for record in records:
+                fh.write((json.dumps(record, allow_nan=False) + "\n").encode("utf-8"))
+        raw.flush()
+        os.fsync(raw.fileno())
+    os.replace(tmp, out)
+
+
 def compact_run(path: str | os.PathLike, store=None) -> Path:
     r"""Replace a finished run's ``.jsonl`` by ``<name>.gz`` (float32 latents).
 
@@ -340,16 +353,7 @@ def compact_run(path: str | os.PathLike, store=None) -> Path:
     records, _ = _read_lines(path)
     if not records or records[-1].get("type") != "done":
         raise ValueError(f"{path}: the run is not finished (no done record); not compacted")
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as raw:
-        with gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=9, mtime=0) as fh:
-            for record in records:
-                compacted = _compact_record(record, path, store)
-                line = json.dumps(compacted, allow_nan=False) + "\n"
-                fh.write(line.encode("utf-8"))
-        raw.flush()
-        os.fsync(raw.fileno())
-    os.replace(tmp, out)
+    write_gzip_records(out, (_compact_record(record, path, store) for record in records))
     for leftover in (path, lock_path(path), gp_state_path(path)):
         leftover.unlink(missing_ok=True)
     return out

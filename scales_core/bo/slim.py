@@ -26,8 +26,6 @@ place, so a kill leaves the old or the new file, never a partial one::
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import logging
 import os
 from collections.abc import Iterable
@@ -38,7 +36,7 @@ import torch
 from scipy.spatial.distance import cdist
 
 from .init_store import InitStore, load_init_latents
-from .records import _float32_text, _read_lines
+from .records import _float32_text, _read_lines, write_gzip_records
 
 __all__ = ["SLIM_FIELDS", "is_slim", "pool_distances", "slim_folder", "slim_run"]
 
@@ -89,7 +87,7 @@ def _slim_records(records: list[dict], path: Path, store: InitStore | None) -> l
         moved = {k: v for k, v in init.items() if k != "latents"}
         moved.update(latents_file=os.path.relpath(file, path.parent), latents_sha256=sha)
         rest = [moved if r is init else r for r in rest]
-    latents = np.asarray([[float(_float32_text(x)) for x in r["latent"]] for r in oracle], dtype=float)
+    latents = np.asarray([[_float32_text(x) for x in r["latent"]] for r in oracle], dtype=float)
     init_latents = None if init is None else load_init_latents(init, path)
     if init_latents is not None and len(oracle):
         steps = np.array([r["step"] for r in oracle])
@@ -132,15 +130,7 @@ def slim_run(path: str | os.PathLike, store: InitStore | None = None) -> bool:
         return False
     if any("latent" not in r for r in oracle):
         raise ValueError(f"{path}: oracle records without latents that are not slim")
-    out = _slim_records(records, path, store)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as raw:
-        with gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=9, mtime=0) as fh:
-            for record in out:
-                fh.write((json.dumps(record, allow_nan=False) + "\n").encode("utf-8"))
-        raw.flush()
-        os.fsync(raw.fileno())
-    os.replace(tmp, path)
+    write_gzip_records(path, _slim_records(records, path, store))
     return True
 
 
