@@ -533,8 +533,7 @@ def unmoved_proposals(runs: Iterable[RunData], rel_tol: float = 1e-3) -> pd.Data
             continue
         steps = np.array([r["step"] for r in run.oracle])
         if is_slim(run.oracle):
-            distance = np.asarray([np.nan if r["pool_distance"] is None else r["pool_distance"]
-                                   for r in run.oracle], dtype=float)
+            distance = np.asarray([r["pool_distance"] for r in run.oracle], dtype=float)  # None -> NaN
         else:
             z = np.asarray([r["latent"] for r in run.oracle], dtype=float)
             distance = pool_distances(run.init_latents(), z, steps)
