@@ -48,19 +48,17 @@ from .bo.records import (
     remove_leftover,
     stored_run_path,
 )
-from .bo.summary import METRICS, load_sweep, summarize_sweep
+from .results import METRICS, summarize_sweep
 from .bo.surrogate import SurrogateConfig
 from .datasets import dataset_for_task, import_records
 
 __all__ = [
     "check_existing",
-    "load_sweep",
     "main",
     "run_config",
     "run_one",
     "run_path",
     "run_sweep",
-    "summarize_sweep",
 ]
 
 logger = logging.getLogger(__name__)

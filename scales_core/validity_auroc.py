@@ -26,9 +26,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from torch import Tensor
 
+from .auroc import auroc
 from .baselines import likelihood_from_logits, polarity_from_jacobian
 from .batching import map_batches
 from .datasets import VAE, Dataset, get_dataset
@@ -46,7 +46,6 @@ __all__ = [
     "draw_latents",
     "score_draw",
     "tune_rho",
-    "auroc",
     "load_setup",
     "run_validity_experiment",
 ]
@@ -196,15 +195,6 @@ def score_draw(
     if uncertainty is not None:
         out["uncertainty"] = map_batches(uncertainty, z, batch_size, "UC", progress)
     return {k: v.detach().double().cpu().numpy() for k, v in out.items()}
-
-
-def auroc(valid: np.ndarray, score: np.ndarray) -> float:
-    """AUROC of ``score`` for the ``valid`` label (NaN when one class is missing)."""
-    valid = np.asarray(valid, dtype=bool)
-    if valid.all() or not valid.any():
-        return float("nan")
-    finite = np.isfinite(score)
-    return float(roc_auc_score(valid[finite], score[finite]))
 
 
 def tune_rho(

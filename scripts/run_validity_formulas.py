@@ -25,7 +25,14 @@ import numpy as np
 import pandas as pd
 
 from scales_core.provenance import provenance
-from scales_core.validity_auroc import FIXED_SIGN, PROTOCOLS, auroc, draw_latents, load_setup, score_draw
+from scales_core.validity_auroc import (
+    FIXED_SIGN,
+    PROTOCOLS,
+    draw_latents,
+    load_setup,
+    score_draw,
+)
+from scales_core.auroc import auroc
 
 from run_validity_protocols import CHECKPOINTS, collect, dataset_of
 

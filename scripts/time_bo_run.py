@@ -25,7 +25,8 @@ import torch
 
 from scales_core.bo import BOConfig, gp_state_path, make_problem, run_bo
 from scales_core.provenance import provenance, write_json
-from scales_core.sweep import load_sweep, run_path, summarize_sweep
+from scales_core.sweep import run_path
+from scales_core.results import load_sweep, summarize_sweep
 
 logger = logging.getLogger("time_bo_run")
 

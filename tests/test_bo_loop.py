@@ -114,7 +114,7 @@ def test_same_seed_same_run(method):
 
 
 def test_ascent_steps_are_recorded_and_zero_for_an_unmoved_proposal():
-    from scales_core.bo import unmoved_proposals
+    from scales_core.results import unmoved_proposals
 
     data = run_bo(toy_problem(), "uc_es_95", seed=3, config=CONFIG, progress=False)
     calls = unmoved_proposals([data], rel_tol=1e-9)

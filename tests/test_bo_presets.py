@@ -104,7 +104,7 @@ def test_preset_facts():
 def test_unmoved_proposals_finds_requeried_latents():
     import numpy as np
 
-    from scales_core.bo import unmoved_proposals, unmoved_summary
+    from scales_core.results import unmoved_proposals, unmoved_summary
     from scales_core.bo.records import RunData
 
     rng = np.random.default_rng(0)
@@ -131,7 +131,7 @@ def test_unmoved_proposals_finds_requeried_latents():
 def _frame(rows):
     import pandas as pd
 
-    from scales_core.bo.summary import COLUMNS
+    from scales_core.results import COLUMNS
 
     out = []
     for method, seed, valid_objectives in rows:
@@ -143,7 +143,7 @@ def _frame(rows):
 
 
 def test_pipeline_table_pairs_each_pipeline_with_its_own_ga():
-    from scales_core.bo import pipeline_table
+    from scales_core.results import pipeline_table
 
     calls = lambda n_valid, n, base: [(i < n_valid, base + i) for i in range(n)]  # noqa: E731
     a = _frame([("ga", 0, calls(2, 4, 0.0)), ("ga", 1, calls(1, 4, 0.0)),
@@ -162,7 +162,7 @@ def test_pipeline_table_pairs_each_pipeline_with_its_own_ga():
 def test_validity_ordering():
     import pandas as pd
 
-    from scales_core.bo import validity_ordering
+    from scales_core.results import validity_ordering
 
     idx = pd.MultiIndex.from_tuples([("A", "ga"), ("A", "s1"), ("A", "s2"), ("B", "ga")])
     table = pd.DataFrame({"validity": [0.1, 0.2, 0.3, 0.5], "validity - GA": [0, 0.1, 0.2, 0],
@@ -191,7 +191,7 @@ def test_penalty_float64_scores_a_float64_copy():
 
 
 def test_run_facts_summarize_what_ran():
-    from scales_core.bo import run_facts
+    from scales_core.results import run_facts
     from scales_core.bo.records import RunData
 
     def run(method, seed, done=True):

@@ -1,7 +1,14 @@
-"""The paper's tables live in scales_core.bo.paper_tables; spot-check values and shapes."""
+"""The paper's tables live in scales_core.results; spot-check values and shapes."""
 
-from scales_core.bo import (PAPER_B3_EXPRESSIONS, PAPER_TABLE1_AUROC, PAPER_TABLE2_VALIDITY,
-                            PAPER_TABLE5_SECONDS, paper_table, paper_table1, paper_table5)
+from scales_core.results import (
+    PAPER_B3_EXPRESSIONS,
+    PAPER_TABLE1_AUROC,
+    PAPER_TABLE2_VALIDITY,
+    PAPER_TABLE5_SECONDS,
+    paper_table,
+    paper_table1,
+    paper_table5,
+)
 
 
 def test_table1_values_and_shape():
@@ -41,7 +48,8 @@ def test_existing_tables_still_importable():
 def test_b4_logp_table():
     import pytest
 
-    from scales_core.bo import PAPER_B4_LOGP, PAPER_METHODS
+    from scales_core.bo import PAPER_METHODS
+    from scales_core.results import PAPER_B4_LOGP
 
     assert set(PAPER_B4_LOGP) == set(PAPER_METHODS)
     b4 = paper_table("logp").set_index("method")
@@ -57,7 +65,7 @@ def test_b4_logp_table():
 
 
 def test_guacamol_tables_and_table3():
-    from scales_core.bo import PAPER_BO_TABLES, PAPER_TABLE3_VALIDITY
+    from scales_core.results import PAPER_BO_TABLES, PAPER_TABLE3_VALIDITY
 
     methods = {"ga", "lbfgs_1", "lbfgs_5", "lbfgs_10", "prior_0.2", "prior_0.5",
                "prior_0.8", "uc_es_75", "uc_es_95", "uc_es_100", "scales_0.2",

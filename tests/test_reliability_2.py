@@ -178,7 +178,7 @@ def _sweep_with(tmp_path, files: dict[str, bytes]):
 def test_a_killed_compaction_is_read_as_one_run_and_cleaned(tmp_path, finished_run):
     import gzip
 
-    from scales_core.bo import load_sweep
+    from scales_core.results import load_sweep
     from scales_core.bo.records import remove_leftover
 
     _, gz = finished_run
@@ -194,7 +194,7 @@ def test_an_unreadable_run_file_is_skipped_and_named(tmp_path, finished_run, dam
     import gzip
     import json
 
-    from scales_core.bo import load_sweep
+    from scales_core.results import load_sweep
 
     _, gz = finished_run
     if damage == "truncated":
@@ -245,7 +245,7 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 def test_the_run_reader_raises_only_value_errors(tmp_path_factory, finished_run, cut, junk, where):
     import gzip
 
-    from scales_core.bo import load_sweep
+    from scales_core.results import load_sweep
     from scales_core.bo.records import read_run
 
     _, gz = finished_run
@@ -375,7 +375,7 @@ def test_a_killed_sweep_reads_back_as_an_uninterrupted_one(tmp_path, monkeypatch
     import random
     from pathlib import Path
 
-    from scales_core.bo import load_sweep
+    from scales_core.results import load_sweep
     from scales_core.bo.step import StepRunner
     from scales_core.sweep import run_one
 

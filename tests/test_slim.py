@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from scales_core.bo import load_sweep, proposal_norms, read_run, run_bo, unmoved_proposals
+from scales_core.bo import read_run, run_bo
+from scales_core.results import load_sweep, proposal_norms, unmoved_proposals
 from scales_core.bo.records import compact_run
 from scales_core.bo.slim import is_slim, main, pool_distances, slim_folder, slim_run
 

@@ -9,11 +9,10 @@ import pytest
 import torch
 from conftest import needs_data
 
-from scales_core.bo import (
+from scales_core.bo import PAPER_METHODS, RunRecord
+from scales_core.results import (
     PAPER_B3_EXPRESSIONS,
-    PAPER_METHODS,
     PAPER_TABLE2_VALIDITY,
-    RunRecord,
     load_step_times,
     means_on_seeds,
     paper_table,
@@ -23,7 +22,8 @@ from scales_core.bo import (
     trajectory_bands,
 )
 from scales_core.bo.records import compacted_path
-from scales_core.sweep import load_sweep, main, run_path, run_sweep, summarize_sweep
+from scales_core.sweep import main, run_path, run_sweep
+from scales_core.results import load_sweep, summarize_sweep
 
 CKPT = "checkpoints/paper/expressions_gru_1/w.pth"
 TINY = dict(n_init=12, q=2)
@@ -294,7 +294,7 @@ def test_run_config_takes_the_dataset_defaults_in_latent_scales():
 
 
 def test_paired_verdict_picks_best_member_on_shared_seeds(tmp_path):
-    from scales_core.bo import best_of_families, paired_verdict, per_run_metrics
+    from scales_core.results import best_of_families, paired_verdict, per_run_metrics
 
     # ga: seeds 0, 1, 2; scales_0.5 seeds 0, 1 (better top); scales_2 seed 0 (worse);
     # an unfinished scales_0.5 seed 2 is not paired
@@ -342,7 +342,7 @@ def test_checkpoint_is_part_of_the_run_header(tmp_path):
 
 
 def test_proposal_norms_of_finished_runs(tmp_path):
-    from scales_core.bo import proposal_norms
+    from scales_core.results import proposal_norms
     from scales_core.bo.records import read_run
 
     fake_run(tmp_path, "ga", 0, [(1.0, 0.0), (None, 0.0)])
@@ -355,7 +355,7 @@ def test_proposal_norms_of_finished_runs(tmp_path):
 
 
 def test_compare_variants_on_shared_seeds(tmp_path):
-    from scales_core.bo import compare_variants
+    from scales_core.results import compare_variants
 
     base, other = tmp_path / "base", tmp_path / "other"
     fake_run(base, "ga", 0, [(1.0, 0.0), (None, 0.0)])

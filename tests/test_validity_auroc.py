@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from scales_core.validity_auroc import DISTRIBUTIONS, auroc, draw_latents, tune_rho
+from scales_core.validity_auroc import DISTRIBUTIONS, draw_latents, tune_rho
+from scales_core.auroc import auroc
 
 
 def test_tune_rho_finds_the_separating_weight():

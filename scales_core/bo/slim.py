@@ -3,9 +3,9 @@ r"""Slim run records: what the chapters read, without the proposed latents.
 A compacted logP run (:func:`~scales_core.bo.records.compact_run`) is about 190 KB,
 three quarters of it the 500 proposed latents as float32 text; the book's 300-odd
 runs would not fit the 60 MB the repository allows. The chapters read two things
-of a proposed latent: its norm (:func:`~scales_core.bo.summary.proposal_norms`) and
+of a proposed latent: its norm (:func:`~scales_core.results.proposal_norms`) and
 its distance to the latents the run had already observed
-(:func:`~scales_core.bo.summary.unmoved_proposals`). :func:`slim_run` replaces each
+(:func:`~scales_core.results.unmoved_proposals`). :func:`slim_run` replaces each
 oracle record's ``latent`` by
 
 * ``latent_norm``: the Euclidean norm of the (float32) latent, and

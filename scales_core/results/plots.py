@@ -1,6 +1,6 @@
 r"""The figures of the BO chapters: Figure 2, validity beside the paper's, paired seeds.
 
-Each function draws from the tables of :mod:`scales_core.bo.summary` and returns the
+Each function draws from the tables of :mod:`scales_core.results` and returns the
 matplotlib figure (matplotlib is imported when a function is called).
 """
 

@@ -19,12 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .methods import PAPER_METHODS
+from ..bo.methods import PAPER_METHODS
 from .paper_tables import format_mean_se
-from .records import RunData, read_run
-from .slim import is_slim, pool_distances
+from ..bo.records import RunData, read_run
+from ..bo.slim import is_slim, pool_distances
 
 __all__ = [
+    "proposal_ranking",
+    "run_facts",
     "FIGURE_FAMILIES",
     "METRICS",
     "best_of_families",
@@ -460,7 +462,7 @@ def proposal_ranking(frame: pd.DataFrame, by: str = "method") -> pd.DataFrame:
         (NaN when a group has one class only), ``valid share``, ``mean ScaLES``
         and ``proposals``.
     """
-    from ..validity_auroc import auroc  # sklearn, loaded on first use
+    from ..auroc import auroc  # sklearn, loaded on first use
 
     done = frame[frame["complete"]]
 
