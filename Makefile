@@ -8,7 +8,7 @@ PARAMS ?= quick
 SCALES_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export SCALES_DATA_DIR
 
-.PHONY: install test book notebooks html book-check check-book benchmark gpu-check lab clean
+.PHONY: install lint test book notebooks html book-pages book-structure benchmark gpu-check lab clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,7 +22,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: install
+# the style the package declares in pyproject.toml (ruff format and ruff check)
+lint: install
+	$(VENV)/bin/ruff format --check scales_core tests scripts
+	$(VENV)/bin/ruff check scales_core tests scripts
+
+test: lint
 	$(PY) -m pytest -q
 
 notebooks: install
@@ -37,11 +42,11 @@ book: notebooks html
 # after a fresh build: no errors, warnings, machine paths, "nan" cells, captionless figures or
 # (with Chromium) outputs wider than the column at 1280 px; a PNG of every page
 # in _build/screenshots/ (headless Chromium, no network; skipped where Chromium is absent)
-book-check: html
+book-pages: html
 	$(PY) scripts/book_check.py
 
 # after `make book`: book/ keeps the figures, tables (and no errors) of the committed copies
-check-book: install
+book-structure: install
 	$(PY) scripts/check_book_structure.py
 
 benchmark: install

@@ -1,13 +1,16 @@
-"""scales_core: the Scalable Latent Exploration Score (ScaLES) for latent space
-optimization over sequences."""
+"""scales_core: the Scalable Latent Exploration Score (ScaLES).
+
+The score for latent space optimization over sequences.
+"""
 
 from . import models
 from .acquisition import ScaLESPenalty, ScorePenalty
 from .baselines import likelihood_score, polarity_score
 from .batching import map_batches
 from .jacobian import decoder_jacobian, logits_and_jacobian
-from .score import ScaLES, log_det_forward, log_det_paper, prior_score
+from .logdet import log_det_forward, log_det_paper
 from .models.paper import load_uncertainty_thresholds
+from .score import ScaLES, prior_score
 from .uncertainty import uncertainty_score
 
 __all__ = [
@@ -28,7 +31,7 @@ __all__ = [
 ]
 
 # Note the code's commit now, before a long run's checkout can move on (results files
-# record it through scales_core.provenance).
-from .provenance import loaded_commit as _loaded_commit  # noqa: E402
+# record it through scales_core.provenance); read from .git's files, no git process.
+from .provenance import note_import as _note_import  # noqa: E402
 
-_loaded_commit()
+_note_import()

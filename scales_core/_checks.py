@@ -89,9 +89,15 @@ def check_no_autocast(z: Tensor) -> None:
 
 
 def decoder_dtype(decoder) -> torch.dtype | None:
-    """The floating dtype of a module decoder's weights (``None``: a plain function,
-    or a module without floating parameters or buffers)."""
-    module = decoder if isinstance(decoder, nn.Module) else getattr(decoder, "__self__", None)
+    """The floating dtype of a module decoder's weights.
+
+    ``None``: a plain function, or a module without floating parameters or buffers.
+    """
+    module = (
+        decoder
+        if isinstance(decoder, nn.Module)
+        else getattr(decoder, "__self__", None)
+    )
     if not isinstance(module, nn.Module):
         return None
     for tensor in (*module.parameters(), *module.buffers()):
@@ -128,9 +134,12 @@ def with_positions(fn, positions: int | None):
 
 
 def call_decoder(decoder: Decoder, z: Tensor, positions: int | None = None) -> Tensor:
-    """Run the decoder on ``z`` in its own dtype; a shape or dtype error inside it
-    becomes a ``ValueError``. With ``positions``, a decoder that takes that keyword
-    stops after the first ``positions`` positions (others return all; trim after)."""
+    """Run the decoder on ``z`` in its own dtype.
+
+    A shape or dtype error inside it becomes a ``ValueError``. With ``positions``, a
+    decoder that takes that keyword stops after the first ``positions`` positions
+    (others return all; trim after).
+    """
     z = to_decoder_dtype(decoder, z)
     try:
         return with_positions(decoder, positions)(z)
@@ -151,7 +160,9 @@ def call_decoder(decoder: Decoder, z: Tensor, positions: int | None = None) -> T
 #: One re-entrant lock per module decoder: a mode switch and the computation under
 #: it happen while the lock is held, so threads sharing a decoder never see one
 #: another's modes.
-_MODE_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = weakref.WeakKeyDictionary()
+_MODE_LOCKS: "weakref.WeakKeyDictionary[nn.Module, threading.RLock]" = (
+    weakref.WeakKeyDictionary()
+)
 _MODE_LOCKS_GUARD = threading.Lock()
 
 
@@ -164,7 +175,9 @@ def _mode_lock(module: nn.Module) -> threading.RLock:
 
 
 @contextlib.contextmanager
-def module_mode(decoder: Decoder, train: bool, batch_norm_eval: bool = False) -> Iterator[None]:
+def module_mode(
+    decoder: Decoder, train: bool, batch_norm_eval: bool = False
+) -> Iterator[None]:
     """Put a module decoder in train or eval mode for the block, then restore it.
 
     Every submodule's own ``training`` flag is restored, not just the root's (a

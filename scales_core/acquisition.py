@@ -22,7 +22,7 @@ class ScorePenalty(nn.Module):
     r"""Penalty ``-score(X)`` for ``PenalizedAcquisitionFunction``.
 
     Args:
-        score: Maps `n x d` latents to an `n` tensor (e.g. a :class:`ScaLES`).
+        score: Maps `batch x d` latents to a `batch` tensor (e.g. a :class:`ScaLES`).
         reduction: How the `q` scores of a candidate set combine: ``"mean"``,
             ``"sum"`` or ``"min"`` (penalize the worst point).
     """
@@ -44,7 +44,9 @@ class ScorePenalty(nn.Module):
             A `batch_shape` tensor (a scalar for `q x d` input).
         """
         if X.dim() < 2:
-            raise ValueError(f"X must be batch_shape x q x d, got shape {tuple(X.shape)}")
+            raise ValueError(
+                f"X must be batch_shape x q x d, got shape {tuple(X.shape)}"
+            )
         s = self.score(X.reshape(-1, X.shape[-1])).reshape(X.shape[:-1])
         if self.reduction == "mean":
             s = s.mean(-1)
@@ -63,5 +65,7 @@ class ScaLESPenalty(ScorePenalty):
         reduction: See :class:`ScorePenalty`.
     """
 
-    def __init__(self, decoder: Callable[[Tensor], Tensor], reduction: str = "mean", **kwargs):
+    def __init__(
+        self, decoder: Callable[[Tensor], Tensor], reduction: str = "mean", **kwargs
+    ):
         super().__init__(ScaLES(decoder, **kwargs), reduction=reduction)

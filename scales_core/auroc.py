@@ -1,5 +1,7 @@
-"""The area under the ROC curve of a score for a validity label (shared by chapter 3's
-experiment and the BO results)."""
+"""The area under the ROC curve of a score for a validity label.
+
+Shared by chapter 3's experiment and the BO results.
+"""
 
 from __future__ import annotations
 

@@ -62,7 +62,9 @@ def likelihood_from_logits(logits: Tensor) -> Tensor:
     return torch.log_softmax(logits.to(torch.float64), dim=-1).amax(-1).sum(-1)
 
 
-def likelihood_score(decoder: Decoder, z: Tensor, positions: int | None = None) -> Tensor:
+def likelihood_score(
+    decoder: Decoder, z: Tensor, positions: int | None = None
+) -> Tensor:
     r"""Log-probability of the argmax decode, ``sum_i log max_j p_ij``.
 
     Args:

@@ -24,7 +24,7 @@ def map_batches(
     r"""Apply ``fn`` to consecutive batches of ``z`` and concatenate the results.
 
     Args:
-        fn: Maps a `b x d` tensor to a `b x ...` tensor (e.g. a :class:`ScaLES`).
+        fn: Maps a `batch x d` tensor to a `batch x ...` tensor (e.g. a :class:`ScaLES`).
         z: An `n x d` tensor.
         batch_size: Rows per call.
         desc: Progress-bar label.

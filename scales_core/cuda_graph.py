@@ -56,7 +56,9 @@ class _GraphPair:
         grad: Also capture the backward pass w.r.t. ``z``.
     """
 
-    def __init__(self, fn: Callable[[Tensor], tuple[Tensor, ...]], z: Tensor, grad: bool):
+    def __init__(
+        self, fn: Callable[[Tensor], tuple[Tensor, ...]], z: Tensor, grad: bool
+    ):
         self.grad = grad
         self.generation = 0
         self.static_z = z.detach().clone().requires_grad_(grad)

@@ -21,7 +21,7 @@ __all__ = ["ToyDecoder", "extended_output", "histogram_check"]
 
 
 class ToyDecoder(nn.Module):
-    r"""A small float64 MLP decoder: `n x d` latents to `n x L x D` logits.
+    r"""A small float64 MLP decoder: `batch x d` latents to `batch x L x D` logits.
 
     Args:
         L: Positions.
@@ -31,26 +31,37 @@ class ToyDecoder(nn.Module):
         seed: Seeds the weights (the global RNG is left as it was).
     """
 
-    def __init__(self, L: int = 2, D: int = 3, d: int = 2, hidden: int = 16, seed: int = 0) -> None:
+    def __init__(
+        self, L: int = 2, D: int = 3, d: int = 2, hidden: int = 16, seed: int = 0
+    ) -> None:
         super().__init__()
         self.L, self.D, self.latent_dim = L, D, d
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            self.net = nn.Sequential(nn.Linear(d, hidden), nn.Tanh(), nn.Linear(hidden, L * D)).double()
+            self.net = nn.Sequential(
+                nn.Linear(d, hidden), nn.Tanh(), nn.Linear(hidden, L * D)
+            ).double()
 
     def forward(self, z: Tensor) -> Tensor:
+        """`batch x L x D` logits of `batch x d` latents ``z``."""
         return self.net(z).reshape(z.shape[0], self.L, self.D)
 
 
 def extended_output(decoder, z: Tensor) -> Tensor:
-    r"""`n x L(D+1)`: the flattened :math:`(p_1, c_1, \dots, p_L, c_L)` at `n x d` latents."""
+    r"""Flattened :math:`(p_1, c_1, \dots, p_L, c_L)`, `batch x L(D+1)`, at `batch x d` latents."""
     logits = decoder(z)
     c = torch.logsumexp(logits, -1, keepdim=True).exp()
     return torch.cat([torch.softmax(logits, -1), c], -1).flatten(1)
 
 
-def histogram_check(decoder, n_mc: int = 400_000, cell: float = 0.1, lim: float = 2.0,
-                    min_count: int = 200, seed: int = 0) -> pd.DataFrame:
+def histogram_check(
+    decoder,
+    n_mc: int = 400_000,
+    cell: float = 0.1,
+    lim: float = 2.0,
+    min_count: int = 200,
+    seed: int = 0,
+) -> pd.DataFrame:
     r"""The histogram estimate of the log push-forward density beside two formulas.
 
     Args:
@@ -69,7 +80,9 @@ def histogram_check(decoder, n_mc: int = 400_000, cell: float = 0.1, lim: float 
     edges = np.arange(-lim, lim + 1e-9, cell)
     gen = torch.Generator().manual_seed(seed)
     z_mc = torch.randn(n_mc, 2, dtype=torch.float64, generator=gen)
-    counts, _, _ = np.histogram2d(z_mc[:, 0].numpy(), z_mc[:, 1].numpy(), bins=[edges, edges])
+    counts, _, _ = np.histogram2d(
+        z_mc[:, 0].numpy(), z_mc[:, 1].numpy(), bins=[edges, edges]
+    )
     share = counts / n_mc
     g0, g1 = np.meshgrid(edges[:-1], edges[:-1], indexing="ij")
     corner = torch.tensor(np.stack([g0.ravel(), g1.ravel()], 1))
@@ -83,5 +96,10 @@ def histogram_check(decoder, n_mc: int = 400_000, cell: float = 0.1, lim: float 
         paper = ScaLES(decoder, formula="paper")(centres).numpy()
     keep = counts.ravel() >= min_count
     estimate = share.ravel()[keep] / area[keep]
-    return pd.DataFrame({"log estimate": np.log(estimate), "forward": forward[keep],
-                         "paper (Eq. 13)": paper[keep]})
+    return pd.DataFrame(
+        {
+            "log estimate": np.log(estimate),
+            "forward": forward[keep],
+            "paper (Eq. 13)": paper[keep],
+        }
+    )

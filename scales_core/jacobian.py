@@ -39,13 +39,18 @@ from ._checks import (
     check_logits,
     check_no_autocast,
     eval_mode,
-    to_decoder_dtype,
     is_int,
+    to_decoder_dtype,
     with_positions,
 )
 from .cuda_graph import graphed
 
-__all__ = ["decoder_jacobian", "decoder_logits", "logits_and_jacobian", "JACOBIAN_METHODS"]
+__all__ = [
+    "decoder_jacobian",
+    "decoder_logits",
+    "logits_and_jacobian",
+    "JACOBIAN_METHODS",
+]
 
 JACOBIAN_METHODS = ("forward", "fd", "reverse")
 
@@ -59,8 +64,10 @@ def check_positions(positions: int | None) -> None:
 
 
 def check_eps(eps: float) -> None:
-    """Raise ``ValueError`` unless ``eps`` (a finite-difference step) is a positive,
-    finite real number."""
+    """Raise ``ValueError`` unless ``eps`` is a positive, finite real number.
+
+    ``eps`` is a finite-difference step.
+    """
     if (
         isinstance(eps, bool)
         or not isinstance(eps, numbers.Real)
@@ -71,7 +78,7 @@ def check_eps(eps: float) -> None:
 
 
 def _trim(logits: Tensor, A: Tensor | None, positions: int | None):
-    """Keep the first ``positions`` rows of `B x L x D` logits and `B x LD x d` A."""
+    """Keep the first ``positions`` rows of `batch x L x D` logits and `batch x (L*D) x d` A."""
     if positions is None or positions >= logits.shape[1]:
         return logits, A
     D = logits.shape[2]
@@ -148,7 +155,9 @@ def logits_and_jacobian(
     return _trim(logits, A, positions)
 
 
-def _logits_and_jacobian(decoder, z, method, eps, use_decoder_jvp, positions, cuda_graph):
+def _logits_and_jacobian(
+    decoder, z, method, eps, use_decoder_jvp, positions, cuda_graph
+):
     """:func:`logits_and_jacobian` with the decoder already in eval mode."""
     z = to_decoder_dtype(decoder, z)  # a float32 decoder gets float32 latents
     B, d = z.shape
@@ -161,14 +170,14 @@ def _logits_and_jacobian(decoder, z, method, eps, use_decoder_jvp, positions, cu
                 f"{lost.nonzero().flatten().tolist()[:10]}: the finite differences "
                 "would be zero; use jacobian='forward' or a larger eps"
             )
-        # (B, d+1, d): z itself, then z + eps * e_k for each direction k.
+        # `batch x (d+1) x d`: z itself, then z + eps * e_k for each direction k.
         steps = torch.cat([z.new_zeros(1, d), eps * torch.eye(d).to(z)])
         zz = (z[:, None, :] + steps).reshape(B * (d + 1), d)
         out = call_decoder(decoder, zz)
         check_logits(out, B * (d + 1))
         out = out.reshape(B, d + 1, *out.shape[1:])
         logits = out[:, 0]
-        A = (out[:, 1:] - out[:, :1]) / eps  # (B, d, L, D)
+        A = (out[:, 1:] - out[:, :1]) / eps  # `batch x d x L x D`
         return logits, A.flatten(2).transpose(1, 2)
     own = getattr(decoder, "logits_and_jacobian", None)
     if method == "forward" and use_decoder_jvp and callable(own):
@@ -188,13 +197,14 @@ def _logits_and_jacobian(decoder, z, method, eps, use_decoder_jvp, positions, cu
         def directional(v: Tensor) -> Tensor:
             return torch.func.jvp(decoder, (z,), (v.expand(B, d),))[1]
 
-        tangents = torch.func.vmap(directional)(torch.eye(d).to(z))  # (d,B,L,D)
+        # tangents: `d x batch x L x D`
+        tangents = torch.func.vmap(directional)(torch.eye(d).to(z))
         return logits, tangents.flatten(2).permute(1, 2, 0)
 
     def single(zi: Tensor) -> Tensor:
         return decoder(zi[None])[0].flatten()
 
-    A = torch.func.vmap(torch.func.jacrev(single))(z)  # (B, L*D, d)
+    A = torch.func.vmap(torch.func.jacrev(single))(z)  # `batch x (L*D) x d`
     return logits, A
 
 
@@ -202,7 +212,9 @@ def _logits_and_jacobian(decoder, z, method, eps, use_decoder_jvp, positions, cu
 _CHECKED_JACOBIANS: "weakref.WeakSet" = weakref.WeakSet()
 
 
-def _check_own_jacobian(decoder, z: Tensor, logits: Tensor, A: Tensor, positions) -> None:
+def _check_own_jacobian(
+    decoder, z: Tensor, logits: Tensor, A: Tensor, positions
+) -> None:
     r"""Shape-check a decoder's own Jacobian, and spot-check it once per decoder.
 
     ``A`` must be `batch x (K*D) x d` for `batch x K x D` logits. The first time a
@@ -266,7 +278,9 @@ def _warn_if_second_order_unreliable(decoder: Decoder, z: Tensor) -> None:
     On torch 2.13, reverse mode through ``jvp`` of ``nn.LayerNorm`` gives wrong
     second derivatives (checked against ``jacobian="reverse"`` in this project).
     """
-    if not (torch.is_grad_enabled() and z.requires_grad and isinstance(decoder, nn.Module)):
+    if not (
+        torch.is_grad_enabled() and z.requires_grad and isinstance(decoder, nn.Module)
+    ):
         return
     if any(isinstance(m, nn.LayerNorm) for m in decoder.modules()):
         warnings.warn(

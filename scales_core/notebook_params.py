@@ -17,7 +17,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["MISSING", "ParameterError", "Text", "check_params", "chapter_box", "execute_notebook", "last_run_seconds", "portable", "readable"]
+__all__ = [
+    "MISSING",
+    "ParameterError",
+    "Text",
+    "check_params",
+    "chapter_box",
+    "execute_notebook",
+    "last_run_seconds",
+    "portable",
+    "readable",
+]
 
 
 class ParameterError(TypeError):
@@ -44,7 +54,7 @@ def _describe(spec: Any) -> str:
     if isinstance(spec, list):
         return f"list of {_describe(spec[0])}"
     if isinstance(spec, dict):
-        (key, value), = spec.items()
+        ((key, value),) = spec.items()
         return f"dict of {_describe(key)} -> {_describe(value)}"
     return spec.__name__
 
@@ -57,7 +67,7 @@ def _matches(value: Any, spec: Any) -> bool:
     if isinstance(spec, list):
         return isinstance(value, list) and all(_matches(v, spec[0]) for v in value)
     if isinstance(spec, dict):
-        (key, item), = spec.items()
+        ((key, item),) = spec.items()
         return isinstance(value, dict) and all(
             _matches(k, key) and _matches(v, item) for k, v in value.items()
         )
@@ -102,8 +112,9 @@ def check_params(namespace: dict[str, Any], spec: dict[str, Any]) -> None:
         )
 
 
-def execute_notebook(source, output, parameters: dict[str, Any] | None = None,
-                     cwd=None, **kwargs) -> None:
+def execute_notebook(
+    source, output, parameters: dict[str, Any] | None = None, cwd=None, **kwargs
+) -> None:
     r"""Execute a notebook with papermill, its kernel on IPC sockets in a temporary folder.
 
     The same as ``papermill.execute_notebook(..., kernel_name="python3")``, but a
@@ -135,8 +146,14 @@ def execute_notebook(source, output, parameters: dict[str, Any] | None = None,
     kwargs.setdefault("kernel_name", "python3")
     kwargs.setdefault("progress_bar", False)
     try:
-        pm.execute_notebook(str(source), str(output), parameters=parameters or {},
-                            cwd=str(cwd or Path(source).parent), config=config, **kwargs)
+        pm.execute_notebook(
+            str(source),
+            str(output),
+            parameters=parameters or {},
+            cwd=str(cwd or Path(source).parent),
+            config=config,
+            **kwargs,
+        )
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
 
@@ -164,10 +181,16 @@ def readable(table, digits: int = 3):
     out = table.to_frame() if isinstance(table, pd.Series) else table.copy()
     for position in range(out.shape[1]):
         column = out.iloc[:, position]
-        if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
+        if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(
+            column
+        ):
             continue
         values = column.dropna().astype(float)
-        if len(values) and (values == values.round()).all() and (values.abs() < 2**53).all():
+        if (
+            len(values)
+            and (values == values.round()).all()
+            and (values.abs() < 2**53).all()
+        ):
             out.isetitem(position, column.astype("Int64"))
         elif pd.api.types.is_float_dtype(column):
             out.isetitem(position, column.round(digits))
@@ -213,10 +236,17 @@ def last_run_seconds(chapter: str, book_dir="../book") -> float | None:
     return float(seconds) if isinstance(seconds, (int, float)) else None
 
 
-def chapter_box(chapter: str, ran: dict[str, Any], deviations: list[str], verdict: str,
-                params: str = "quick", book_dir="../book"):
-    r"""The box at the top of a chapter: what ran, deviations from the paper, the verdict, and
-    how to re-run it.
+def chapter_box(
+    chapter: str,
+    ran: dict[str, Any],
+    deviations: list[str],
+    verdict: str,
+    params: str = "quick",
+    book_dir="../book",
+):
+    r"""The box at the top of a chapter.
+
+    What ran, deviations from the paper, the verdict, and how to re-run it.
 
     Args:
         chapter: The notebook's stem, e.g. ``"05_logp_bo"``.
@@ -236,7 +266,9 @@ def chapter_box(chapter: str, ran: dict[str, Any], deviations: list[str], verdic
 
     seconds = last_run_seconds(chapter, book_dir)
     timing = f" (last run: {seconds:.0f} s)" if seconds is not None else ""
-    items = "".join(f"<li><b>{escape(str(k))}</b>: {escape(str(v))}</li>" for k, v in ran.items())
+    items = "".join(
+        f"<li><b>{escape(str(k))}</b>: {escape(str(v))}</li>" for k, v in ran.items()
+    )
     command = f"python scripts/run_notebooks.py {chapter} --params {params}"
     parts = [
         '<div class="admonition note"><p class="admonition-title">What ran</p>',
@@ -247,6 +279,8 @@ def chapter_box(chapter: str, ran: dict[str, Any], deviations: list[str], verdic
     ]
     if deviations:
         rows = "".join(f"<li>{escape(d)}</li>" for d in deviations)
-        parts.append('<div class="admonition warning"><p class="admonition-title">'
-                     f"Deviations from the paper</p><ul>{rows}</ul></div>")
+        parts.append(
+            '<div class="admonition warning"><p class="admonition-title">'
+            f"Deviations from the paper</p><ul>{rows}</ul></div>"
+        )
     return HTML("".join(parts))

@@ -13,7 +13,14 @@ from typing import Any
 
 import torch
 
-__all__ = ["git_commit", "provenance", "write_json"]
+__all__ = [
+    "git_commit",
+    "head_commit",
+    "loaded_commit",
+    "note_import",
+    "provenance",
+    "write_json",
+]
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
@@ -28,31 +35,97 @@ def git_commit(cwd: str | Path | None = None) -> str:
         return os.environ["SCALES_COMMIT"]
     try:
         sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=cwd, check=True
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, cwd=cwd, check=True,
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return sha + ("+dirty" if dirty else "")
 
 
-#: The commit of the package's code when this process imported it: a long run keeps
-#: recording the code it runs even when the checkout moves on meanwhile.
+def head_commit(start: str | Path) -> str | None:
+    """The commit HEAD points at, read from the repository's files (no git process).
+
+    Looks for ``.git`` in ``start`` and its parents (a folder, or a worktree's file
+    naming its git folder) and resolves ``HEAD`` through loose and packed refs.
+
+    Returns:
+        The 40-hex commit, or ``None`` outside a repository or where a file is unreadable.
+    """
+    start = Path(start).resolve()
+    try:
+        top = next((d for d in (start, *start.parents) if (d / ".git").exists()), None)
+        if top is None:
+            return None
+        git = top / ".git"
+        if git.is_file():  # a worktree: "gitdir: <folder>"
+            git = (top / git.read_text().split(":", 1)[1].strip()).resolve()
+        common = git
+        if (git / "commondir").exists():
+            common = (git / (git / "commondir").read_text().strip()).resolve()
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref:"):
+            return head
+        ref = head[4:].strip()
+        for base in (git, common):
+            if (base / ref).is_file():
+                return (base / ref).read_text().strip()
+        packed = common / "packed-refs"
+        if packed.exists():
+            for line in packed.read_text().splitlines():
+                if line.endswith(" " + ref):
+                    return line.split()[0]
+    except OSError:
+        return None
+    return None
+
+
+#: The commit of the package's code when this process imported it (read from the
+#: repository's files by :func:`note_import`): a long run keeps recording the code it
+#: runs even when the checkout moves on meanwhile.
+_IMPORTED_SHA: str | None = None
 _LOADED_COMMIT: str | None = None
 
 
+def note_import() -> None:
+    """Remember the package's commit now (``scales_core`` calls this on import)."""
+    global _IMPORTED_SHA
+    _IMPORTED_SHA = head_commit(Path(__file__).parent)
+
+
 def loaded_commit() -> str:
-    """The package's commit as of this process's import of :mod:`scales_core`."""
+    """The package's commit as of this process's import of :mod:`scales_core`.
+
+    The commit is the one read at import; ``+dirty`` (local changes) is asked of git
+    on the first call, which also covers copies without a readable ``.git``
+    (:func:`git_commit`).
+    """
     global _LOADED_COMMIT
     if _LOADED_COMMIT is None:
-        _LOADED_COMMIT = git_commit(Path(__file__).resolve().parent)
+        here = git_commit(Path(__file__).resolve().parent)
+        if (
+            _IMPORTED_SHA is not None
+            and here not in ("unknown",)
+            and not os.environ.get("SCALES_COMMIT")
+        ):
+            here = _IMPORTED_SHA + ("+dirty" if here.endswith("+dirty") else "")
+        _LOADED_COMMIT = here
     return _LOADED_COMMIT
 
 
-def provenance(parameters: dict[str, Any], seed: int | None, command: str | None = None) -> dict:
+def provenance(
+    parameters: dict[str, Any], seed: int | None, command: str | None = None
+) -> dict:
     """A metadata record for a results file.
 
     Args:

@@ -6,7 +6,7 @@ Two releases of OmerRonen/scales compute two different scores, and neither is
 * **first** (commit 811cd8f, 2024-06-16; the release whose BO code wrote the
   paper's B tables). ``scales/utils/scales.py``, ``calculate_scales`` and
   ``calculate_det_grad``: the pinv formula of Eq. 13 with Thm 3.1's ``1/c`` row
-  (as :func:`scales_core.score.log_det_paper`), ``A`` by forward finite differences
+  (as :func:`scales_core.logdet.log_det_paper`), ``A`` by forward finite differences
   (``net_derivative``, option 4, step ``1e-4``) in eval mode, on the first 30
   positions of the SMILES GRU and 60 otherwise, plus ``-|z|^2 / 2`` (no
   normalising constant): ``-|z|^2/2 + tau * 1/2 logdet(P W P^T)``. Its BO gradient
@@ -39,7 +39,7 @@ import torch
 from torch import Tensor
 
 from ._checks import Decoder, call_decoder, check_latents, check_logits, module_mode
-from .score import clip_logits, log_det_forward, log_det_pinv
+from .logdet import clip_logits, log_det_forward, log_det_pinv
 
 __all__ = [
     "RELEASES",
@@ -112,7 +112,8 @@ def published_jacobian(
     check_logits(out, B * (d + 1))
     out = out.reshape(B, d + 1, *out.shape[1:])
     logits = out[:, 0]
-    A = ((out[:, 1:] - out[:, :1]) / eps).flatten(2).transpose(1, 2)  # (B, L*D, d)
+    # A: `batch x (L*D) x d`
+    A = ((out[:, 1:] - out[:, :1]) / eps).flatten(2).transpose(1, 2)
     if positions is not None:
         logits, A = logits[:, :positions], A[:, : positions * logits.shape[-1]]
     return logits, A
@@ -164,7 +165,9 @@ def published_score(
         L = decoder_output_length(decoder, z)
         positions = first_release_positions(L, z.shape[-1])
     if arithmetic not in ("float64", "float32"):
-        raise ValueError(f"arithmetic must be 'float64' or 'float32', got {arithmetic!r}")
+        raise ValueError(
+            f"arithmetic must be 'float64' or 'float32', got {arithmetic!r}"
+        )
     if arithmetic == "float32" and release != "later":
         raise ValueError("arithmetic='float32' replays the later release only")
     logits, A = published_jacobian(decoder, z, eps, dropout, positions)
@@ -186,18 +189,20 @@ def _later_float32(logits: Tensor, A: Tensor) -> Tensor:
     r"""``-1/2 sum log svd(J^T J)`` in float32, ``J`` with the ``-p/c`` rows.
 
     Args:
-        logits: `batch x L x D`. A: `batch x (L*D) x d`.
+        logits: `batch x L x D`.
+        A: `batch x (L*D) x d`.
 
     Returns:
         A `batch` float32 tensor.
     """
-    l = logits.float()
-    B, L, D = l.shape
+    lg = logits.float()
+    B, L, D = lg.shape
     A4 = A.float().reshape(B, L, D, -1)
-    p = torch.softmax(l, -1)
-    soft = torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)  # (B, L, D, D)
-    inv_c = -(torch.exp(l) / torch.exp(l).sum(-1, keepdim=True) ** 2).unsqueeze(-2)
-    F = torch.cat([soft, inv_c], dim=-2)  # (B, L, D + 1, D)
+    p = torch.softmax(lg, -1)
+    # soft: `batch x L x D x D`
+    soft = torch.diag_embed(p) - p.unsqueeze(-1) * p.unsqueeze(-2)
+    inv_c = -(torch.exp(lg) / torch.exp(lg).sum(-1, keepdim=True) ** 2).unsqueeze(-2)
+    F = torch.cat([soft, inv_c], dim=-2)  # `batch x L x (D+1) x D`
     J = (F @ A4).reshape(B, L * (D + 1), -1)
     s = torch.linalg.svdvals(J.transpose(1, 2) @ J)
     return -0.5 * torch.log(s).sum(-1)
@@ -241,7 +246,9 @@ def first_release_gradient(
     """
     check_latents(z, decoder)
     if positions is None:
-        positions = first_release_positions(decoder_output_length(decoder, z), z.shape[-1])
+        positions = first_release_positions(
+            decoder_output_length(decoder, z), z.shape[-1]
+        )
     _, A = published_jacobian(decoder, z, eps, False, positions)
     x = z.detach().clone().requires_grad_(True)
     with decoder_mode(decoder, False), torch.enable_grad():
@@ -290,15 +297,15 @@ def naive_paper_score(
         logits, A = _item_jacobian(decoder, zi, positions)
         logits, A = logits.to(torch.float64), A.to(torch.float64)
         K, D = logits.shape
-        P = torch.linalg.pinv(A)  # (d, K*D)
+        P = torch.linalg.pinv(A)  # `d x (K*D)`
         p = torch.softmax(logits, -1)
         c = torch.exp(logits).sum(-1)
         d = zi.shape[0]
         M = torch.zeros(d, d, dtype=torch.float64, device=z.device)
         for i in range(K):
-            Pi = P[:, i * D : (i + 1) * D]  # (d, D)
+            Pi = P[:, i * D : (i + 1) * D]  # `d x D`
             ones = torch.ones(1, D, dtype=torch.float64, device=z.device)
-            Bi = torch.cat([torch.diag(1 / p[i]), ones / c[i]], 0)  # (D+1, D)
+            Bi = torch.cat([torch.diag(1 / p[i]), ones / c[i]], 0)  # `(D+1) x D`
             M = M + Pi @ Bi.T @ Bi @ Pi.T
         prior = -0.5 * zi.square().sum() - 0.5 * d * math.log(2 * math.pi)
         out.append(prior + rho * 0.5 * torch.logdet(M))
@@ -322,7 +329,9 @@ def naive_forward_score(
         logits, A = logits.to(torch.float64), A.to(torch.float64)
         p = torch.softmax(logits, -1)
         c = torch.exp(logits).sum(-1)
-        extra = (lambda pi, ci: ci * pi) if normalizer == "c" else (lambda pi, ci: -pi / ci)
+        extra = (
+            (lambda pi, ci: ci * pi) if normalizer == "c" else (lambda pi, ci: -pi / ci)
+        )
         blocks = [
             torch.cat([torch.diag(pi) - torch.outer(pi, pi), extra(pi, ci)[None]], 0)
             for pi, ci in zip(p, c)

@@ -11,7 +11,13 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-__all__ = ["median_time", "score_timer", "grad_timer", "wall_clock_table", "newest_gpu_check"]
+__all__ = [
+    "median_time",
+    "score_timer",
+    "grad_timer",
+    "wall_clock_table",
+    "newest_gpu_check",
+]
 
 
 def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
@@ -91,16 +97,37 @@ def wall_clock_table(
             methods = {
                 "ScaLES": (score_timer(scales, z), repeats),
                 "ScaLES derivative": (grad_timer(scales, z), repeats),
-                "UC (10, 10)": (score_timer(lambda x: uncertainty_score(decoder, x, 10, 10, seed=seed), z), repeats),
-                "UC (2, 2)": (score_timer(lambda x: uncertainty_score(decoder, x, 2, 2, seed=seed), z), repeats),
+                "UC (10, 10)": (
+                    score_timer(
+                        lambda x: uncertainty_score(decoder, x, 10, 10, seed=seed), z
+                    ),
+                    repeats,
+                ),
+                "UC (2, 2)": (
+                    score_timer(
+                        lambda x: uncertainty_score(decoder, x, 2, 2, seed=seed), z
+                    ),
+                    repeats,
+                ),
             }
             if naive:
-                naive_fn = score_timer(lambda x: naive_paper_score(decoder, x, positions=positions), z)
-                methods["naive ScaLES (reverse Jacobian, pinv)"] = (naive_fn, naive_repeats)
+                naive_fn = score_timer(
+                    lambda x: naive_paper_score(decoder, x, positions=positions), z
+                )
+                methods["naive ScaLES (reverse Jacobian, pinv)"] = (
+                    naive_fn,
+                    naive_repeats,
+                )
             for method, (fn, reps) in methods.items():
                 warm = 1 if reps > 1 else 0
-                rows.append({"model": name, "B": B, "method": method,
-                             "seconds": median_time(fn, reps, warmup=warm)})
+                rows.append(
+                    {
+                        "model": name,
+                        "B": B,
+                        "method": method,
+                        "seconds": median_time(fn, reps, warmup=warm),
+                    }
+                )
     return pd.DataFrame(rows)
 
 

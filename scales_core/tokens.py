@@ -44,8 +44,23 @@ EXPRESSIONS_LENGTH = 19
 SMILES_LENGTH = 120
 PAD = " "
 #: The expressions checkpoints' symbols in index order (the space pads the end).
-EXPRESSIONS_VOCAB = ("x", "+", "(", ")", "1", "2", "3", "*", "/", "s", "i", "n", "e",
-                     "p", PAD)
+EXPRESSIONS_VOCAB = (
+    "x",
+    "+",
+    "(",
+    ")",
+    "1",
+    "2",
+    "3",
+    "*",
+    "/",
+    "s",
+    "i",
+    "n",
+    "e",
+    "p",
+    PAD,
+)
 SMILES_VOCAB_FILE = "checkpoints/paper/smiles_vocab.yaml"
 _SMILES_SIZE = 35
 _FIX = (
@@ -73,9 +88,12 @@ def smiles_symbols() -> list[str]:
     path = verified_path(SMILES_VOCAB_FILE)
     mapping = load_yaml_file(path, "SMILES vocabulary (symbol: index)", _FIX)
     n = _SMILES_SIZE
-    if not isinstance(mapping, dict) or sorted(
-        (int(i) if isinstance(i, int) else -1) for i in mapping.values()
-    ) != list(range(n)) or mapping.get(PAD) != n - 1:
+    if (
+        not isinstance(mapping, dict)
+        or sorted((int(i) if isinstance(i, int) else -1) for i in mapping.values())
+        != list(range(n))
+        or mapping.get(PAD) != n - 1
+    ):
         raise CorruptFileError(
             f"{path} must map {n} symbols to the indices 0..{n - 1} once each, with "
             f"{PAD!r} at {n - 1}. " + _FIX
@@ -112,7 +130,7 @@ def encode(
     drop_unknown: bool = False,
     device: torch.device | str | None = None,
 ) -> Tensor:
-    """Map strings to a padded `N x length` index tensor, one character a token.
+    """Map strings to a padded `batch x L` index tensor, one character a token.
 
     Args:
         strings: the strings (padding characters already in them are kept).
@@ -129,7 +147,7 @@ def encode(
         device: where the result lives.
 
     Returns:
-        A ``torch.long`` tensor of shape `N x length` (`N` the kept strings).
+        A ``torch.long`` tensor of shape `batch x L` (one row per kept string).
 
     Raises:
         TypeError: when ``strings`` is a single ``str``.
@@ -165,8 +183,12 @@ def encode(
             )
         rows.append([vocab[char] for char in text] + [pad_index] * (length - len(text)))
     if dropped:
-        logger.warning("dropped %d %ss (too long or unknown characters; L=%d)",
-                       dropped, what, length)
+        logger.warning(
+            "dropped %d %ss (too long or unknown characters; L=%d)",
+            dropped,
+            what,
+            length,
+        )
     if not rows:
         return torch.empty((0, length), dtype=torch.long, device=device)
     return torch.tensor(rows, dtype=torch.long, device=device)
@@ -184,13 +206,17 @@ def encode_expressions(strings: Iterable[str], drop_long: bool = False) -> Tenso
             raising.
 
     Returns:
-        A ``(N, 19)`` long tensor.
+        A `batch x 19` long tensor.
 
     Raises:
         ValueError: on an unknown character or an expression that is too long.
     """
     return encode(
-        strings, expressions_vocab(), EXPRESSIONS_LENGTH, drop_long, "expression",
+        strings,
+        expressions_vocab(),
+        EXPRESSIONS_LENGTH,
+        drop_long,
+        "expression",
         compact=True,
     )
 
@@ -203,7 +229,7 @@ def encode_smiles(strings: Iterable[str], drop_long: bool = False) -> Tensor:
         drop_long: leave out strings longer than 120 characters instead of raising.
 
     Returns:
-        A ``(N, 120)`` long tensor.
+        A `batch x 120` long tensor.
 
     Raises:
         ValueError: on a character outside ``smiles_vocab.yaml`` (e.g. ``'%'`` or
@@ -219,7 +245,7 @@ def decode_tokens(
     """Map index sequences back to strings, dropping the trailing padding.
 
     Args:
-        tokens: ``(N, L)`` or ``(L,)`` indices.
+        tokens: `batch x L` or `L` indices.
         vocab: ``"expressions"``, ``"smiles"`` or a character -> index map.
 
     Returns:

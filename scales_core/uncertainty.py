@@ -74,11 +74,11 @@ def _sequence_log_probs(logp: Tensor, tokens: Tensor) -> Tensor:
     r"""``log p_k(x_n)`` for every weight sample and sequence.
 
     Args:
-        logp: `K x B x L x D` log-probabilities.
-        tokens: `N x B x L` symbol indices.
+        logp: `K x batch x L x D` log-probabilities.
+        tokens: `N x batch x L` symbol indices.
 
     Returns:
-        An `N x K x B` tensor.
+        An `N x K x batch` tensor.
     """
     K, B, L, D = logp.shape
     N = tokens.shape[0]
@@ -88,7 +88,7 @@ def _sequence_log_probs(logp: Tensor, tokens: Tensor) -> Tensor:
 
 
 def _posterior_kl(lp: Tensor) -> Tensor:
-    r"""``KL(softmax_k(lp) || uniform)`` along dim 1 (`N x K x B` -> `N x B`), >= 0."""
+    r"""``KL(softmax_k(lp) || uniform)`` along dim 1 (`N x K x batch` -> `N x batch`), >= 0."""
     K = lp.shape[1]
     log_w = torch.log_softmax(lp, dim=1)
     kl = (log_w.exp() * (log_w + math.log(K))).sum(1)
@@ -115,12 +115,12 @@ def mutual_information_from_logits(
     form of Notin et al.).
 
     Args:
-        logits: `K x B x L x D` logits of ``K`` weight samples.
+        logits: `K x batch x L x D` logits of ``K`` weight samples.
         n_samples: ``N``, the number of sequences per latent.
         generator: RNG of the sequence draws (its device may differ from ``logits``).
 
     Returns:
-        A `B` float64 tensor of estimates (nats).
+        A `batch` float64 tensor of estimates (nats).
     """
     _check_logits_stack(logits)
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
@@ -130,11 +130,13 @@ def mutual_information_from_logits(
     logp = torch.log_softmax(logits.to(torch.float64), dim=-1)
     gen_device = generator.device if generator is not None else logits.device
     perm = torch.randperm(K, generator=generator, device=gen_device).to(logits.device)
-    comp = perm[torch.arange(N, device=logits.device) % K]  # (N,)
-    u = torch.rand((N, B, L, D), generator=generator, dtype=torch.float64, device=gen_device)
+    comp = perm[torch.arange(N, device=logits.device) % K]  # `N`
+    u = torch.rand(
+        (N, B, L, D), generator=generator, dtype=torch.float64, device=gen_device
+    )
     gumbel = -torch.log(-torch.log(u.to(logits.device).clamp_min(1e-300)))
-    tokens = (logp[comp] + gumbel).argmax(-1)  # (N, B, L), Gumbel-max sampling
-    lp = _sequence_log_probs(logp, tokens)  # (N, K, B)
+    tokens = (logp[comp] + gumbel).argmax(-1)  # `N x batch x L`, Gumbel-max sampling
+    lp = _sequence_log_probs(logp, tokens)  # `N x K x batch`
     return _posterior_kl(lp).mean(0)
 
 
@@ -142,12 +144,12 @@ def exact_mutual_information(logits: Tensor, weights: Tensor | None = None) -> T
     r"""``I(x; theta)`` by enumerating all ``D^L`` sequences (small cases, tests).
 
     Args:
-        logits: `K x B x L x D` logits of ``K`` weight values.
+        logits: `K x batch x L x D` logits of ``K`` weight values.
         weights: Optional `K` probabilities of the weight values (uniform if
             ``None``).
 
     Returns:
-        A `B` float64 tensor.
+        A `batch` float64 tensor.
 
     Raises:
         ValueError: when ``D^L`` exceeds one million or ``weights`` is not a
@@ -161,17 +163,23 @@ def exact_mutual_information(logits: Tensor, weights: Tensor | None = None) -> T
         log_pi = torch.full((K,), -math.log(K), dtype=torch.float64)
     else:
         weights = torch.as_tensor(weights, dtype=torch.float64)
-        if weights.shape != (K,) or (weights < 0).any() or abs(weights.sum() - 1) > 1e-9:
+        if (
+            weights.shape != (K,)
+            or (weights < 0).any()
+            or abs(weights.sum() - 1) > 1e-9
+        ):
             raise ValueError(f"weights must be {K} probabilities summing to one")
         log_pi = weights.log()
     log_pi = log_pi.to(logits.device)
     logp = torch.log_softmax(logits.to(torch.float64), dim=-1)
-    grid = torch.tensor(list(itertools.product(range(D), repeat=L)), device=logits.device)
-    tokens = grid[:, None, :].expand(-1, B, L)  # (D^L, B, L)
-    lp = _sequence_log_probs(logp, tokens)  # (D^L, K, B)
-    log_mix = torch.logsumexp(lp + log_pi[None, :, None], dim=1)  # (D^L, B)
+    grid = torch.tensor(
+        list(itertools.product(range(D), repeat=L)), device=logits.device
+    )
+    tokens = grid[:, None, :].expand(-1, B, L)  # `D^L x batch x L`
+    lp = _sequence_log_probs(logp, tokens)  # `D^L x K x batch`
+    log_mix = torch.logsumexp(lp + log_pi[None, :, None], dim=1)  # `D^L x batch`
     h_mix = -(log_mix.exp() * log_mix).sum(0)
-    h_k = -(logp.exp() * logp).sum((-1, -2))  # (K, B), entropies of the products
+    h_k = -(logp.exp() * logp).sum((-1, -2))  # `K x batch`, entropies of the products
     return (h_mix - (log_pi.exp()[:, None] * h_k).sum(0)).clamp_min(0.0)
 
 
@@ -216,7 +224,7 @@ def uncertainty_score(
 ) -> Tensor:
     r"""Decoder uncertainty: MC-dropout mutual information ``I(x; theta | z)``.
 
-    The decoder runs once on the `(K*B) x d` batch ``z`` repeated ``K`` times, in
+    The decoder runs once on the `(K*batch) x d` batch ``z`` repeated ``K`` times, in
     train mode for its dropout (batch-norm layers stay in eval mode; every module's
     mode is restored afterwards), under ``torch.no_grad``. The decoder's logits
     must not depend on sampled tokens (true of the character VAEs).
@@ -224,7 +232,7 @@ def uncertainty_score(
     Args:
         decoder: Maps `batch x d` latents to `batch x L x D` logits, with dropout
             active in train mode.
-        z: A `B x d` tensor of latents (any float dtype, any device).
+        z: A `batch x d` tensor of latents (any float dtype, any device).
         n_weights: ``K``, dropout weight samples (>= 2).
         n_samples: ``N``, importance samples of sequences per latent (>= 1).
         seed: Makes the score reproducible (dropout masks and sequence draws).
@@ -235,7 +243,7 @@ def uncertainty_score(
         positions: Use only the first ``positions`` positions.
 
     Returns:
-        A `B` tensor in ``z``'s dtype and device; higher = more uncertain.
+        A `batch` tensor in ``z``'s dtype and device; higher = more uncertain.
 
     Raises:
         ValueError: for bad latents, counts, decoder output, or both ``seed`` and
@@ -258,13 +266,19 @@ def uncertainty_score(
         dropout_seed: int | None = seed
     elif generator is not None:
         if not isinstance(generator, torch.Generator):
-            raise ValueError(f"generator must be a torch.Generator, got {type(generator)}")
+            raise ValueError(
+                f"generator must be a torch.Generator, got {type(generator)}"
+            )
         draw = torch.randint(2**62, (1,), generator=generator, device=generator.device)
         dropout_seed = int(draw.item())
     else:
         dropout_seed = None
     B = z.shape[0]
-    with torch.no_grad(), _dropout_mode(decoder), _seeded_dropout(dropout_seed, z.device):
+    with (
+        torch.no_grad(),
+        _dropout_mode(decoder),
+        _seeded_dropout(dropout_seed, z.device),
+    ):
         logits = call_decoder(decoder, z.repeat(K, 1))
     check_logits(logits, K * B)
     logits = logits.reshape(K, B, *logits.shape[1:])[:, :, :positions]

@@ -1,5 +1,6 @@
-r"""The validity experiment of Sec. 3.3 (Table 1): can a latent score tell which
-latents decode to valid sequences?
+r"""The validity experiment of Sec. 3.3 (Table 1).
+
+Can a latent score tell which latents decode to valid sequences?
 
 Latents come from a few distributions; each is decoded by argmax and labelled valid
 or not; every score is judged by its AUROC for that label. Two protocols
@@ -33,7 +34,8 @@ from .baselines import likelihood_from_logits, polarity_from_jacobian
 from .batching import map_batches
 from .datasets import VAE, Dataset, get_dataset
 from .jacobian import logits_and_jacobian
-from .score import clip_logits, log_det_forward, log_det_paper, prior_score
+from .logdet import clip_logits, log_det_forward, log_det_paper
+from .score import prior_score
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -57,13 +59,13 @@ PROTOCOLS = {
 }
 DISTRIBUTIONS = PROTOCOLS["paper_text"]
 
-#: The scores computed from one decoder Jacobian: name -> ``(logits, A) -> n``
-#: values, for `n x L x D` logits and their `n x (L*D) x d` Jacobian.
+#: The scores computed from one decoder Jacobian: name -> ``(logits, A) -> batch``
+#: values, for `batch x L x D` logits and their `batch x (L*D) x d` Jacobian.
 JACOBIAN_SCORES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     "log_det": log_det_paper,
     "polarity": lambda logits, A: polarity_from_jacobian(A),
     "likelihood": lambda logits, A: likelihood_from_logits(logits),
-    # the other formulas of the log-det term (scales_core.score, module notes)
+    # the other formulas of the log-det term (scales_core.logdet, module notes)
     "forward_c": lambda logits, A: log_det_forward(logits, A, "c"),
     "forward_inv_c": lambda logits, A: log_det_forward(logits, A, "inv_c"),
     "log_det_clip12": lambda logits, A: log_det_paper(clip_logits(logits, 12.0), A),
@@ -77,8 +79,15 @@ FIXED_SIGN = ("forward_c", "forward_inv_c", "log_det_clip12")
 #: Every score of the experiment, in report order. ``scales`` is
 #: ``prior + rho * log_det``; ``uncertainty`` is the negated UC score (high =
 #: certain); the others are :data:`JACOBIAN_SCORES` and the prior.
-SCORES = ("scales", "uncertainty", "prior", "polarity", "likelihood", "log_det",
-          *FIXED_SIGN)
+SCORES = (
+    "scales",
+    "uncertainty",
+    "prior",
+    "polarity",
+    "likelihood",
+    "log_det",
+    *FIXED_SIGN,
+)
 
 #: Candidate ScaLES weights: half decades from 1e-3 to 1e7, wide enough for a prior
 #: of scale ``s = 0.001`` (its term is ``1 / s^2 = 1e6`` times that of ``N(0, I)``).
@@ -90,10 +99,10 @@ class ValidityDraw:
     """Latents, their source distribution, decodes and validity labels.
 
     Attributes:
-        z: `n x d` latents.
-        source: `n` distribution names.
-        decoded: `n` argmax decodes.
-        valid: `n` booleans.
+        z: `batch x d` latents.
+        source: `batch` distribution names.
+        decoded: `batch` argmax decodes.
+        valid: `batch` booleans.
     """
 
     z: Tensor
@@ -117,8 +126,10 @@ def draw_latents(
     Args:
         vae: A model with ``encode``, ``decode_strings``, ``latent_dim`` and (for
             ``"published_code"``) ``latent_scale``.
-        train_items, test_items: Strings the VAE can encode (sampled without
-            replacement, `n` each; ``test_items`` is unused by ``"published_code"``).
+        train_items: Training strings the VAE can encode (sampled without
+            replacement, `n` of them).
+        test_items: Test strings the VAE can encode (sampled without replacement,
+            `n` of them; unused by ``"published_code"``).
         n: Latents per distribution.
         is_valid: The validity notion.
         seed: Seeds the item choice and the Gaussian draws.
@@ -130,7 +141,9 @@ def draw_latents(
         A :class:`ValidityDraw` with `n` rows per distribution.
     """
     if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; use one of {tuple(PROTOCOLS)}")
+        raise ValueError(
+            f"unknown protocol {protocol!r}; use one of {tuple(PROTOCOLS)}"
+        )
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     d = vae.latent_dim
@@ -172,13 +185,13 @@ def score_draw(
     progress: bool = False,
     prior_scale: float = 1.0,
 ) -> dict[str, np.ndarray]:
-    r"""Every score of the experiment on `n x d` latents.
+    r"""Every score of the experiment on `batch x d` latents.
 
     ``prior`` is ``log N(z; 0, prior_scale^2 I)``.
 
     Returns:
-        ``{"prior", "log_det", "polarity", "likelihood"[, "uncertainty"]}``, each an
-        `n` array. ScaLES for any ``rho`` is ``prior + rho * log_det``.
+        ``{"prior", "log_det", "polarity", "likelihood"[, "uncertainty"]}``, each a
+        `batch` array. ScaLES for any ``rho`` is ``prior + rho * log_det``.
     """
     device = _device_of(decoder)
     z = z.to(device)
@@ -189,9 +202,13 @@ def score_draw(
         logits, A = logits_and_jacobian(decoder, x, positions=positions)
         return torch.stack([score(logits, A) for score in JACOBIAN_SCORES.values()], -1)
 
-    fused = map_batches(jacobian_scores, z, batch_size, "ScaLES/polarity/likelihood", progress)
-    out = {"prior": prior_score(z, prior_scale),
-           **{name: fused[:, k] for k, name in enumerate(JACOBIAN_SCORES)}}
+    fused = map_batches(
+        jacobian_scores, z, batch_size, "ScaLES/polarity/likelihood", progress
+    )
+    out = {
+        "prior": prior_score(z, prior_scale),
+        **{name: fused[:, k] for k, name in enumerate(JACOBIAN_SCORES)},
+    }
     if uncertainty is not None:
         out["uncertainty"] = map_batches(uncertainty, z, batch_size, "UC", progress)
     return {k: v.detach().double().cpu().numpy() for k, v in out.items()}
@@ -274,7 +291,9 @@ def run_validity_experiment(
     from .uncertainty import uncertainty_score
 
     if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; use one of {tuple(PROTOCOLS)}")
+        raise ValueError(
+            f"unknown protocol {protocol!r}; use one of {tuple(PROTOCOLS)}"
+        )
     vae, is_valid, record = load_setup(dataset, model, device)
     decoder = vae.decoder.requires_grad_(False)
     prior_scale = 1.0 if protocol == "paper_text" else vae.latent_scale
@@ -287,29 +306,61 @@ def run_validity_experiment(
         train = record.encodable(vae, record.load_items("train", n, s), 4 * n)
         test = record.encodable(vae, record.load_items("test", n, s), 4 * n)
         draws[name] = draw_latents(
-            vae, train, test, n_calibration if name == "calibration" else n, is_valid,
-            s, protocol=protocol,
+            vae,
+            train,
+            test,
+            n_calibration if name == "calibration" else n,
+            is_valid,
+            s,
+            protocol=protocol,
         )
         scores[name] = score_draw(
-            decoder, draws[name].z, record.positions, batch_size, uc, progress,
+            decoder,
+            draws[name].z,
+            record.positions,
+            batch_size,
+            uc,
+            progress,
             prior_scale,
         )
         scores[name]["uncertainty"] = -scores[name]["uncertainty"]  # high = certain
     cal, ev = scores["calibration"], scores["evaluation"]
-    rho, curve = tune_rho(cal["prior"], cal["log_det"], draws["calibration"].valid, rho_grid)
+    rho, curve = tune_rho(
+        cal["prior"], cal["log_det"], draws["calibration"].valid, rho_grid
+    )
     for part in (cal, ev):
         part["scales"] = part["prior"] + rho * part["log_det"]
-    summary = {"dataset": record.name, "model": record.model, "protocol": protocol,
-               "prior_scale": prior_scale, "rho": rho, "rho_curve": curve,
-               "positions": record.positions, "n": n, "n_calibration": n_calibration,
-               "valid_share": {}, "orientation": {}, "auroc": {}}
+    summary = {
+        "dataset": record.name,
+        "model": record.model,
+        "protocol": protocol,
+        "prior_scale": prior_scale,
+        "rho": rho,
+        "rho_curve": curve,
+        "positions": record.positions,
+        "n": n,
+        "n_calibration": n_calibration,
+        "valid_share": {},
+        "orientation": {},
+        "auroc": {},
+    }
     ev_draw = draws["evaluation"]
     for src in PROTOCOLS[protocol]:
         summary["valid_share"][src] = float(ev_draw.valid[ev_draw.source == src].mean())
     for key in SCORES:
-        sign = 1.0 if key in FIXED_SIGN or auroc(draws["calibration"].valid, cal[key]) >= 0.5 else -1.0
+        sign = (
+            1.0
+            if key in FIXED_SIGN or auroc(draws["calibration"].valid, cal[key]) >= 0.5
+            else -1.0
+        )
         summary["orientation"][key] = sign
         summary["auroc"][key] = auroc(ev_draw.valid, sign * ev[key])
-    frame = pd.DataFrame({"source": ev_draw.source, "decoded": ev_draw.decoded,
-                          "valid": ev_draw.valid, **ev})
+    frame = pd.DataFrame(
+        {
+            "source": ev_draw.source,
+            "decoded": ev_draw.decoded,
+            "valid": ev_draw.valid,
+            **ev,
+        }
+    )
     return frame, summary

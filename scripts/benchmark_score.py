@@ -1,6 +1,7 @@
 """Wall-clock benchmark of the ScaLES score on the published checkpoints.
 
-    python scripts/benchmark_score.py [--device cuda] [--repeats 5] [--out results/benchmark_score.json]
+    python scripts/benchmark_score.py [--device cuda] [--repeats 5] \
+        [--out results/benchmark_score.json]
 
 For each checkpoint and batch size B it reports the median over repeats of: the
 score alone, the score plus its exact gradient, the score plus its cpa gradient,
@@ -48,6 +49,24 @@ def bench(
     positions: int | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> dict:
+    """Median timings of the score of one checkpoint at one batch size.
+
+    Args:
+        name: A published checkpoint (``smiles_gru_1``, ...) or one of the project's
+            own (``selfies_transformer``).
+        batch: The batch size B.
+        repeats: Timed repeats per quantity (the median is kept).
+        seed: Seeds the random latents.
+        device: Where the decoder and the latents live.
+        positions: Score only the first ``positions`` positions (``None``: all).
+        dtype: The decoder's weight dtype.
+
+    Returns:
+        A row: ``checkpoint``, ``B`` (with ``positions`` and ``decoder_dtype`` where
+        not the default), then the seconds of the score, the score plus its exact
+        and cpa gradients, the finite-difference score and one decoder forward pass
+        over `B(d+1)` latents.
+    """
     dec = load_decoder(name, device, dtype)
     d = dec.latent_dim
     gen = torch.Generator().manual_seed(seed)
@@ -82,6 +101,7 @@ def warm_up(device: torch.device, seconds: float = 3.0) -> None:
 
 
 def markdown(rows: list[dict]) -> str:
+    """A markdown table of ``rows`` (columns in order of appearance, floats to 3 places)."""
     cols = list(dict.fromkeys(c for r in rows for c in r))
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
@@ -95,11 +115,18 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main() -> None:
+    """Time every checkpoint and batch size, print a markdown table, optionally save JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoints", nargs="+", default=["expressions_gru_1", "smiles_gru_1"])
+    parser.add_argument(
+        "--checkpoints", nargs="+", default=["expressions_gru_1", "smiles_gru_1"]
+    )
     parser.add_argument("--batches", nargs="+", type=int, default=[5, 10])
-    parser.add_argument("--positions", type=int, default=None,
-                        help="also time every checkpoint with this many positions")
+    parser.add_argument(
+        "--positions",
+        type=int,
+        default=None,
+        help="also time every checkpoint with this many positions",
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
@@ -116,7 +143,9 @@ def main() -> None:
         for b in args.batches:
             rows.append(bench(name, b, args.repeats, args.seed, device))
             if args.positions is not None:
-                rows.append(bench(name, b, args.repeats, args.seed, device, args.positions))
+                rows.append(
+                    bench(name, b, args.repeats, args.seed, device, args.positions)
+                )
     sys.stdout.write(markdown(rows))
     if args.out is not None:
         meta = {
@@ -128,7 +157,9 @@ def main() -> None:
             "threads": torch.get_num_threads(),
             "machine": platform.processor() or platform.machine(),
             "device": str(device),
-            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+            "device_name": torch.cuda.get_device_name(device)
+            if device.type == "cuda"
+            else "cpu",
             "cuda_graphs": graphs_enabled() and device.type == "cuda",
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)

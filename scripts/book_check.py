@@ -1,6 +1,6 @@
 """Check the built HTML book as a reader sees it; screenshot every page.
 
-    python scripts/book_check.py                   # after `make html` (what `make book-check` runs)
+    python scripts/book_check.py                   # after `make html` (what `make book-pages` runs)
     python scripts/book_check.py --no-screenshots  # HTML checks only (no Chromium needed)
 
 Book pages are ``_build/html/**/*.html`` without the generated ones (genindex, search,
@@ -42,25 +42,48 @@ ROOT = Path(__file__).resolve().parents[1]
 SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
 ERROR_CLASSES = {"traceback", "output_error"}
 #: An absolute path of the machine that ran a chapter.
-MACHINE_PATH = re.compile(r"(?<![\w.])(/tmp/|/home/|/work/|/root/|/Users/|/var/folders/|[\w/.-]*\.venv/|"
-                          r"[\w/.-]*site-packages/)[^\s\"'<>]*")
+MACHINE_PATH = re.compile(
+    r"(?<![\w.])(/tmp/|/home/|/work/|/root/|/Users/|/var/folders/|[\w/.-]*\.venv/|"
+    r"[\w/.-]*site-packages/)[^\s\"'<>]*"
+)
 #: A warning or traceback printed into an output.
 WARNING_TEXT = re.compile(r"\bTraceback \(most recent call last\)|\b[A-Z]\w*Warning\b")
 MISSING_CELL = {"nan", "NaN", "<NA>", "None", "NaT"}
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--proxy-server=127.0.0.1:9",  # nothing listens there: no network
-    "--window-size=1280,2400", "--virtual-time-budget=10000", "--hide-scrollbars",
+    "--window-size=1280,2400",
+    "--virtual-time-budget=10000",
+    "--hide-scrollbars",
 ]
 
 
 class _PageParser(HTMLParser):
     """Collects error outputs (class and text) and image sources of one page."""
 
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-            "source", "track", "wbr"}
+    VOID = {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -98,7 +121,9 @@ class _PageParser(HTMLParser):
             elif tag == "figcaption" and self._figures:
                 self._figures[-1]["caption"] = True
         if classes & ERROR_CLASSES:
-            self.errors.append(f"error output (class {' '.join(sorted(classes & ERROR_CLASSES))})")
+            self.errors.append(
+                f"error output (class {' '.join(sorted(classes & ERROR_CLASSES))})"
+            )
         if "stderr" in classes and self._stderr_depth is None:
             self._stderr_depth = len(self.stack)
             self._stderr_text = []
@@ -134,7 +159,9 @@ class _PageParser(HTMLParser):
         if tag in ("td", "th") and self._cell_text is not None:
             text = "".join(self._cell_text).strip()
             if text in MISSING_CELL:
-                self.errors.append(f"a table cell reads {text!r} (write a missing value as an em dash)")
+                self.errors.append(
+                    f"a table cell reads {text!r} (write a missing value as an em dash)"
+                )
             self._cell_text = None
         elif tag == "figure" and self._figures:
             figure = self._figures.pop()
@@ -146,14 +173,22 @@ class _PageParser(HTMLParser):
             self.errors.append(f"a machine path in an output: {match.group(0)[:80]}")
         for match in WARNING_TEXT.finditer(text):
             start = max(0, match.start() - 40)
-            self.errors.append(f"a warning or traceback in an output: ...{text[start:match.end() + 40]!r}")
+            self.errors.append(
+                f"a warning or traceback in an output: ...{text[start : match.end() + 40]!r}"
+            )
 
 
 def book_pages(html_dir: Path) -> list[Path]:
+    """The book's pages under ``html_dir``, sorted.
+
+    Without :data:`SKIP_PAGES` and pages inside ``_`` folders (``_static``, ...).
+    """
     pages = []
     for page in sorted(html_dir.rglob("*.html")):
         rel = page.relative_to(html_dir)
-        if page.name in SKIP_PAGES or any(part.startswith("_") for part in rel.parts[:-1]):
+        if page.name in SKIP_PAGES or any(
+            part.startswith("_") for part in rel.parts[:-1]
+        ):
             continue
         pages.append(page)
     return pages
@@ -206,14 +241,25 @@ def wide_outputs(page: Path, chromium: str) -> list[str]:
         return []  # no outputs (e.g. the index page, a redirect)
 
     probe = page.with_name(f".book_check_{page.name}")
-    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _OVERFLOW_SCRIPT + "</body>"),
-                     encoding="utf-8")
+    probe.write_text(
+        page.read_text(encoding="utf-8").replace(
+            "</body>", _OVERFLOW_SCRIPT + "</body>"
+        ),
+        encoding="utf-8",
+    )
     try:
         with tempfile.TemporaryDirectory(prefix="book_check_chromium_") as profile:
-            cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
-                   probe.resolve().as_uri()]
+            cmd = [
+                chromium,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                "--dump-dom",
+                probe.resolve().as_uri(),
+            ]
             try:
-                dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+                dom = subprocess.run(
+                    cmd, capture_output=True, text=True, timeout=120
+                ).stdout
             except subprocess.TimeoutExpired:
                 return ["width check: Chromium timed out"]
     finally:
@@ -221,8 +267,11 @@ def wide_outputs(page: Path, chromium: str) -> list[str]:
     found = _OVERFLOW_RESULT.search(dom)
     if found is None:
         return ["width check: the page did not report its outputs (did it load?)"]
-    return [f"an output wider than its column at 1280 px ({tag}, {wide} px in {column} px): "
-            f"{text!r}" for tag, wide, column, text in json.loads(html_lib.unescape(found.group(1)))]
+    return [
+        f"an output wider than its column at 1280 px ({tag}, {wide} px in {column} px): "
+        f"{text!r}"
+        for tag, wide, column, text in json.loads(html_lib.unescape(found.group(1)))
+    ]
 
 
 def screenshot(page: Path, html_dir: Path, out_dir: Path, chromium: str) -> str | None:
@@ -232,8 +281,13 @@ def screenshot(page: Path, html_dir: Path, out_dir: Path, chromium: str) -> str 
     png.parent.mkdir(parents=True, exist_ok=True)
     png.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="book_check_chromium_") as profile:
-        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-               f"--screenshot={png}", page.resolve().as_uri()]
+        cmd = [
+            chromium,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--screenshot={png}",
+            page.resolve().as_uri(),
+        ]
         try:
             subprocess.run(cmd, capture_output=True, timeout=120)
         except subprocess.TimeoutExpired:
@@ -244,6 +298,11 @@ def screenshot(page: Path, html_dir: Path, out_dir: Path, chromium: str) -> str 
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Check every book page (with Chromium also its screenshot and widths).
+
+    Returns:
+        The exit status: 1 when a page fails or no pages were found, else 0.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--html", type=Path, default=ROOT / "_build" / "html")
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots")
@@ -257,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     chromium = None if args.no_screenshots else shutil.which(args.chromium)
     if chromium is None and not args.no_screenshots:
-        print(f"book-check: {args.chromium} not found, screenshots and the width check skipped")
+        print(
+            f"book-check: {args.chromium} not found, screenshots and the width check skipped"
+        )
     failures = []
     for page in pages:
         name = page.relative_to(args.html).as_posix()

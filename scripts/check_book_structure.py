@@ -42,6 +42,11 @@ def output_kinds(output: dict) -> Counter:
 
 
 def cell_key(cell: dict, position: int) -> str:
+    """The key that matches a code cell between two runs of its notebook.
+
+    ``"injected-parameters"`` for papermill's parameters cell (by its tag), else the
+    cell's id, else ``#<position>``.
+    """
     if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
         return "injected-parameters"
     return cell.get("id") or f"#{position}"
@@ -63,6 +68,7 @@ def structure(nb: dict) -> dict[str, tuple[str, Counter]]:
 
 
 def plural(n: int, kind: str) -> str:
+    """``"<n> <kind>"``, with an ``s`` unless ``n`` is 1."""
     return f"{n} {kind}{'' if n == 1 else 's'}"
 
 
@@ -74,8 +80,11 @@ def compare(fresh: dict, committed: dict) -> list[str]:
         label, now = new.get(key, (None, Counter()))
         label = label or f"{old[key][0]} (no longer in the notebook)"
         before = old.get(key, (None, Counter()))[1]
-        diffs = [f"{plural(before[k], k)} committed, {now[k]} now"
-                 for k in KINDS if before[k] != now[k]]
+        diffs = [
+            f"{plural(before[k], k)} committed, {now[k]} now"
+            for k in KINDS
+            if before[k] != now[k]
+        ]
         if diffs:
             problems.append(f"{label}: " + "; ".join(diffs))
     return problems
@@ -85,18 +94,28 @@ def git_notebooks(ref: str, folder: str = "book") -> dict[str, dict]:
     """The notebooks under `folder` at git revision `ref`, by file name."""
     names = subprocess.run(
         ["git", "ls-tree", "--name-only", f"{ref}:{folder}"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     return {
-        name: json.loads(subprocess.run(
-            ["git", "show", f"{ref}:{folder}/{name}"],
-            cwd=ROOT, check=True, capture_output=True, text=True,
-        ).stdout)
-        for name in names if name.endswith(".ipynb")
+        name: json.loads(
+            subprocess.run(
+                ["git", "show", f"{ref}:{folder}/{name}"],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        for name in names
+        if name.endswith(".ipynb")
     }
 
 
 def dir_notebooks(folder: Path) -> dict[str, dict]:
+    """The notebooks in ``folder``, by file name."""
     return {p.name: json.loads(p.read_text()) for p in sorted(folder.glob("*.ipynb"))}
 
 
@@ -114,14 +133,27 @@ def check(fresh: dict[str, dict], committed: dict[str, dict], where: str) -> lis
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Compare the fresh notebooks with the committed copies, reporting on stderr.
+
+    Returns:
+        The exit status: 1 when there is any difference, else 0.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fresh", type=Path, default=ROOT / "book",
-                        help="folder of freshly executed notebooks (default: book/)")
+    parser.add_argument(
+        "--fresh",
+        type=Path,
+        default=ROOT / "book",
+        help="folder of freshly executed notebooks (default: book/)",
+    )
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--ref", default="HEAD",
-                       help="git revision whose book/ holds the committed copies (default: HEAD)")
-    group.add_argument("--committed", type=Path,
-                       help="folder of committed copies, instead of git")
+    group.add_argument(
+        "--ref",
+        default="HEAD",
+        help="git revision whose book/ holds the committed copies (default: HEAD)",
+    )
+    group.add_argument(
+        "--committed", type=Path, help="folder of committed copies, instead of git"
+    )
     args = parser.parse_args(argv)
 
     fresh = dir_notebooks(args.fresh)
@@ -136,10 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(
             f"book structure: {len(problems)} difference(s) between {args.fresh} and {where}. "
             "A lost figure, table or a new error is a broken chapter; an intended change "
-            "needs the re-executed book/ copy committed.\n")
+            "needs the re-executed book/ copy committed.\n"
+        )
         return 1
-    sys.stderr.write(f"book structure: {len(fresh)} notebooks match {where} "
-                     "(figures, tables, errors per code cell)\n")
+    sys.stderr.write(
+        f"book structure: {len(fresh)} notebooks match {where} "
+        "(figures, tables, errors per code cell)\n"
+    )
     return 0
 
 

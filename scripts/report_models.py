@@ -28,7 +28,13 @@ import torch
 
 from scales_core import models
 from scales_core.data import load_expressions, load_zinc, subsample
-from scales_core.datasets import DATASETS, Dataset, dataset_for_model, encodable, get_dataset
+from scales_core.datasets import (
+    DATASETS,
+    Dataset,
+    dataset_for_model,
+    encodable,
+    get_dataset,
+)
 from scales_core.models.paper import load_uncertainty_thresholds
 from scales_core.provenance import provenance, write_json
 from scales_core.timing import median_time
@@ -44,9 +50,11 @@ NOTIONS = {v.label: v for d in DATASETS.values() for v in d.notions}
 #: split. The expressions file is an ordered enumeration whose training split is not
 #: published, so its items are a uniform sample of the whole file.
 RECON_POOLS = {
-    "expressions": (lambda n, seed: load_expressions(),
-                    "expressions/equation2_15_dataset.txt (an ordered enumeration; "
-                    "uniform random sample, the training split is not published)"),
+    "expressions": (
+        lambda n, seed: load_expressions(),
+        "expressions/equation2_15_dataset.txt (an ordered enumeration; "
+        "uniform random sample, the training split is not published)",
+    ),
     "smiles": (None, "ZINC-250k JT-VAE test split"),
     "selfies": (None, "MOSES test split"),
 }
@@ -54,12 +62,17 @@ RECON_POOLS = {
 #: Training items whose UC quantiles are compared with the published thresholds:
 #: ``(loader (vae, n, seed) -> items, description)``.
 THRESHOLD_POOLS = {
-    "expressions": (lambda vae, n, seed: load_expressions(n=n, seed=seed),
-                    "expressions dataset"),
+    "expressions": (
+        lambda vae, n, seed: load_expressions(n=n, seed=seed),
+        "expressions dataset",
+    ),
     # the ZINC training split is not in the data folder; valid is the closest
-    "smiles": (lambda vae, n, seed: subsample(_all_encodable(vae, load_zinc("valid")),
-                                              n, seed),
-               "ZINC-250k JT-VAE valid split"),
+    "smiles": (
+        lambda vae, n, seed: subsample(
+            _all_encodable(vae, load_zinc("valid")), n, seed
+        ),
+        "ZINC-250k JT-VAE valid split",
+    ),
 }
 
 
@@ -103,14 +116,21 @@ def uc_timing(vae: Any, repeats: int, seed: int) -> dict[str, float]:
     out = {}
     for K, N in ((10, 10), (2, 2)):
         for B in (5, 10):
-            z = torch.randn(B, vae.latent_dim, generator=torch.Generator().manual_seed(seed))
+            z = torch.randn(
+                B, vae.latent_dim, generator=torch.Generator().manual_seed(seed)
+            )
             fn = lambda: uncertainty_score(vae.decoder, z, K, N, seed=seed)  # noqa: E731
             out[f"uc_{K}_{N}_B{B}_s"] = median_time(fn, repeats)
     return out
 
 
 def threshold_check(
-    name: str, vae: Any, rates: list[float], n: int, settings: list[tuple[int, int]], seed: int
+    name: str,
+    vae: Any,
+    rates: list[float],
+    n: int,
+    settings: list[tuple[int, int]],
+    seed: int,
 ) -> dict[str, Any]:
     """Quantiles (90/95/99/max) of log UC on training items, per dropout rate."""
     loader, source = THRESHOLD_POOLS[dataset_for_model(name).name]
@@ -122,19 +142,46 @@ def threshold_check(
         for rate in rates:
             vae.decoder.cfg = dataclasses.replace(base, dropout=rate)
             for K, N in settings:
-                chunks = [uncertainty_score(vae.decoder, c, K, N, seed=seed + i, log=True)
-                          for i, c in enumerate(z.split(500))]
+                chunks = [
+                    uncertainty_score(vae.decoder, c, K, N, seed=seed + i, log=True)
+                    for i, c in enumerate(z.split(500))
+                ]
                 s = torch.cat(chunks).double().numpy()
                 q = np.quantile(s, [0.9, 0.95, 0.99]).tolist() + [float(s.max())]
-                rows.append({"dropout": rate, "K": K, "N": N,
-                             "quantiles": dict(zip(("90", "95", "99", "max"), q))})
+                rows.append(
+                    {
+                        "dropout": rate,
+                        "K": K,
+                        "N": N,
+                        "quantiles": dict(zip(("90", "95", "99", "max"), q)),
+                    }
+                )
     finally:
         vae.decoder.cfg = base
-    return {"items": f"{len(items)} encoder means from the {source}, seed {seed}",
-            "published": load_uncertainty_thresholds(name), "rows": rows}
+    return {
+        "items": f"{len(items)} encoder means from the {source}, seed {seed}",
+        "published": load_uncertainty_thresholds(name),
+        "rows": rows,
+    }
 
 
-def report(name: str, record: Dataset, vae: Any, args: argparse.Namespace) -> dict[str, Any]:
+def report(
+    name: str, record: Dataset, vae: Any, args: argparse.Namespace
+) -> dict[str, Any]:
+    """The report row of one model.
+
+    Args:
+        name: The model's name.
+        record: Its dataset record (validity notions, held-out items).
+        vae: The loaded VAE.
+        args: The command-line arguments (``n_recon``, ``n_prior``, ``repeats``,
+            ``seed``).
+
+    Returns:
+        The exact-match reconstruction accuracy on held-out items, the valid share
+        of prior decodes per notion, and (published checkpoints) the decoder dropout
+        rate and the UC timings.
+    """
     labels = {v.label for v in record.notions}
     notions = [k for k in NOTIONS if k in labels]
     items, source = held_out(record, vae, args.n_recon, args.seed)
@@ -154,17 +201,24 @@ def report(name: str, record: Dataset, vae: Any, args: argparse.Namespace) -> di
 
 
 def table(rows: list[dict[str, Any]]) -> str:
+    """The rows as a markdown table (without ``recon_source``, floats to 3 places)."""
     cols = [c for c in dict.fromkeys(k for r in rows for k in r) if c != "recon_source"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
-        cells = [f"{r[c]:.3f}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols]
+        cells = [
+            f"{r[c]:.3f}" if isinstance(r.get(c), float) else str(r.get(c, ""))
+            for c in cols
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def main() -> None:
+    """Report every model, print the markdown tables and write JSON with provenance."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoints", nargs="+", default=["expressions_gru_1", "smiles_gru_1"])
+    parser.add_argument(
+        "--checkpoints", nargs="+", default=["expressions_gru_1", "smiles_gru_1"]
+    )
     parser.add_argument(
         "--selfies", action="store_true", help="add load_vae('selfies_transformer')"
     )
@@ -172,9 +226,17 @@ def main() -> None:
     parser.add_argument("--n-prior", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threshold-rates", type=float, nargs="*", default=[0.1, 0.12, 0.15])
-    parser.add_argument("--threshold-n", type=int, nargs=2, default=[3000, 300],
-                        metavar=("EXPRESSIONS", "SMILES"), help="training items for the check")
+    parser.add_argument(
+        "--threshold-rates", type=float, nargs="*", default=[0.1, 0.12, 0.15]
+    )
+    parser.add_argument(
+        "--threshold-n",
+        type=int,
+        nargs=2,
+        default=[3000, 300],
+        metavar=("EXPRESSIONS", "SMILES"),
+        help="training items for the check",
+    )
     parser.add_argument("--out", type=Path, default=Path("results/model_report.json"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -210,7 +272,9 @@ def main() -> None:
         pub = check["published"]
         published = ", ".join(f"{k} {v:.2f}" for k, v in pub.items())
         text += f"\n\nlog UC quantiles, {name} (published: {published})\n\n"
-        text += "| dropout | K | N | 90 | 95 | 99 | max |\n|---|---|---|---|---|---|---|"
+        text += (
+            "| dropout | K | N | 90 | 95 | 99 | max |\n|---|---|---|---|---|---|---|"
+        )
         for r in check["rows"]:
             q = " | ".join(f"{v:.2f}" for v in r["quantiles"].values())
             text += f"\n| {r['dropout']} | {r['K']} | {r['N']} | {q} |"

@@ -62,8 +62,8 @@ def _next_job(queues):
 
 def _worker(queues, results, args, t0: float, device: str, first: float) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from scales_core.bo.records import RunLockedError
-    from scales_core.sweep import run_one
+    from scales_core.bo.run_record import RunLockedError
+    from scales_core.sweep import RunSpec, run_one
 
     durations: list[float] = []  # of this process's finished runs
     while (job := _next_job(queues)) is not None:
@@ -75,17 +75,27 @@ def _worker(queues, results, args, t0: float, device: str, first: float) -> None
             continue
         tic = time.time()
         try:
-            row = run_one(task, method, seed, args.steps, args.out, device=device,
-                          threads=1, command=" ".join(sys.argv))
+            spec = RunSpec(
+                steps=args.steps, device=device, threads=1, command=" ".join(sys.argv)
+            )
+            row = run_one(task, method, seed, args.out, spec)
             seconds = time.time() - tic
             if row["status"] == "done":
                 durations.append(seconds)
-            results.put(head | dict(status=row["status"], seconds=round(seconds, 1),
-                                    n_oracle=row.get("n_oracle")))
+            results.put(
+                head
+                | dict(
+                    status=row["status"],
+                    seconds=round(seconds, 1),
+                    n_oracle=row.get("n_oracle"),
+                )
+            )
         except RunLockedError:
             results.put(head | dict(status="locked"))
         except Exception as error:  # keep the other runs going, report the failure
-            results.put(head | dict(status="failed", error=f"{type(error).__name__}: {error}"))
+            results.put(
+                head | dict(status="failed", error=f"{type(error).__name__}: {error}")
+            )
 
 
 def parse_jobs(items: list[str], task: str | None) -> list[tuple[str, str, int]]:
@@ -96,8 +106,10 @@ def parse_jobs(items: list[str], task: str | None) -> list[tuple[str, str, int]]
         if len(parts) == 2 and task is not None:
             parts = [task, *parts]
         if len(parts) != 3:
-            raise SystemExit(f"--jobs item {item!r}: want TASK:SEED:METHODS "
-                             "(or SEED:METHODS with --task)")
+            raise SystemExit(
+                f"--jobs item {item!r}: want TASK:SEED:METHODS "
+                "(or SEED:METHODS with --task)"
+            )
         name, seed, methods = parts
         jobs += [(name, m, int(seed)) for m in methods.split(",") if m]
     return jobs
@@ -105,34 +117,72 @@ def parse_jobs(items: list[str], task: str | None) -> list[tuple[str, str, int]]
 
 def finished_files(out: Path) -> list[Path]:
     """The ``_init`` files under ``out`` (initial latents, cached scores) and its finished runs."""
-    return sorted((out / "_init").glob("*.npy")) + sorted(out.glob("*/*/seed*.jsonl.gz"))
+    return sorted((out / "_init").glob("*.npy")) + sorted(
+        out.glob("*/*/seed*.jsonl.gz")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``--jobs`` in parallel processes until the deadline, then pack them.
+
+    Returns:
+        The exit status, 0.
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--task", default=None, help="the task of SEED:METHODS items")
-    parser.add_argument("--jobs", nargs="+", required=True,
-                        help="SEED:M1,M2,... or TASK:SEED:M1,M2,...")
-    parser.add_argument("--gpu-only", default="",
-                        help="comma-separated methods only --device processes take")
+    parser.add_argument(
+        "--jobs", nargs="+", required=True, help="SEED:M1,M2,... or TASK:SEED:M1,M2,..."
+    )
+    parser.add_argument(
+        "--gpu-only",
+        default="",
+        help="comma-separated methods only --device processes take",
+    )
     parser.add_argument("--steps", type=int, default=None, help="default: the task's")
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--procs", type=int, default=2,
-                        help="processes on --device (one or two per GPU)")
-    parser.add_argument("--cpu-procs", type=int, default=0,
-                        help="more processes on the CPU, one core each")
-    parser.add_argument("--deadline-s", type=float, required=True,
-                        help="no run is started that would not finish by then")
-    parser.add_argument("--hard-stop-s", type=float, default=None,
-                        help="pack what has finished by then and stop the rest")
-    parser.add_argument("--first-run-s", type=float, default=150.0,
-                        help="expected run time before a process has finished one")
-    parser.add_argument("--first-cpu-run-s", type=float, default=None,
-                        help="the same for CPU processes (default: --first-run-s)")
+    parser.add_argument(
+        "--procs",
+        type=int,
+        default=2,
+        help="processes on --device (one or two per GPU)",
+    )
+    parser.add_argument(
+        "--cpu-procs",
+        type=int,
+        default=0,
+        help="more processes on the CPU, one core each",
+    )
+    parser.add_argument(
+        "--deadline-s",
+        type=float,
+        required=True,
+        help="no run is started that would not finish by then",
+    )
+    parser.add_argument(
+        "--hard-stop-s",
+        type=float,
+        default=None,
+        help="pack what has finished by then and stop the rest",
+    )
+    parser.add_argument(
+        "--first-run-s",
+        type=float,
+        default=150.0,
+        help="expected run time before a process has finished one",
+    )
+    parser.add_argument(
+        "--first-cpu-run-s",
+        type=float,
+        default=None,
+        help="the same for CPU processes (default: --first-run-s)",
+    )
     parser.add_argument("--out", required=True, help="sweep folder")
-    parser.add_argument("--pack", required=True,
-                        help="tar of the finished runs (split into <pack>.<i>.tar "
-                             "parts of at most --part-mb)")
+    parser.add_argument(
+        "--pack",
+        required=True,
+        help="tar of the finished runs (split into <pack>.<i>.tar "
+        "parts of at most --part-mb)",
+    )
     parser.add_argument("--part-mb", type=float, default=14.0)
     args = parser.parse_args(argv)
     if args.first_cpu_run_s is None:
@@ -140,9 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cpus = len(os.sched_getaffinity(0))
     if args.procs + args.cpu_procs > cpus:
-        logger.warning("%d processes asked for, %d cores usable here: %d CPU processes "
-                       "instead of %d", args.procs + args.cpu_procs, cpus,
-                       max(0, cpus - args.procs), args.cpu_procs)
+        logger.warning(
+            "%d processes asked for, %d cores usable here: %d CPU processes "
+            "instead of %d",
+            args.procs + args.cpu_procs,
+            cpus,
+            max(0, cpus - args.procs),
+            args.cpu_procs,
+        )
         args.cpu_procs = max(0, cpus - args.procs)
     t0 = time.time()
     jobs = parse_jobs(args.jobs, args.task)
@@ -151,16 +206,21 @@ def main(argv: list[str] | None = None) -> int:
     gpu_queue, queue, results = ctx.Queue(), ctx.Queue(), ctx.Queue()
     for job in jobs:
         (gpu_queue if job[1] in gpu_only else queue).put(job)
-    workers = ([([gpu_queue, queue], args.device, args.first_run_s)] * args.procs
-               + [([queue], "cpu", args.first_cpu_run_s)] * args.cpu_procs)
-    procs = [ctx.Process(target=_worker, args=(queues, results, args, t0, device, first))
-             for queues, device, first in workers]
+    workers = [([gpu_queue, queue], args.device, args.first_run_s)] * args.procs + [
+        ([queue], "cpu", args.first_cpu_run_s)
+    ] * args.cpu_procs
+    procs = [
+        ctx.Process(target=_worker, args=(queues, results, args, t0, device, first))
+        for queues, device, first in workers
+    ]
     for p in procs:
         p.start()
     rows = []
     while len(rows) < len(jobs):
         if args.hard_stop_s is not None and time.time() - t0 > args.hard_stop_s:
-            logger.warning("hard stop: %d runs cut off", sum(p.is_alive() for p in procs))
+            logger.warning(
+                "hard stop: %d runs cut off", sum(p.is_alive() for p in procs)
+            )
             break
         try:
             row = results.get(timeout=5)
@@ -169,8 +229,15 @@ def main(argv: list[str] | None = None) -> int:
                 break
             continue
         rows.append(row)
-        logger.info("%s/%s/seed%s %s %s %s", row["task"], row["method"], row["seed"],
-                    row["device"], row["status"], row.get("seconds", row.get("error", "")))
+        logger.info(
+            "%s/%s/seed%s %s %s %s",
+            row["task"],
+            row["method"],
+            row["seed"],
+            row["device"],
+            row["status"],
+            row.get("seconds", row.get("error", "")),
+        )
     for p in procs:
         p.join(timeout=1)
         if p.is_alive():
@@ -179,7 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     finished = finished_files(out)
     parts: list[list[Path]] = [[]]
     for path in finished:
-        if sum(f.stat().st_size for f in parts[-1]) + path.stat().st_size > args.part_mb * 2**20:
+        if (
+            sum(f.stat().st_size for f in parts[-1]) + path.stat().st_size
+            > args.part_mb * 2**20
+        ):
             parts.append([])
         parts[-1].append(path)
     stem = Path(args.pack).with_suffix("")
@@ -191,18 +261,28 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from scales_core.provenance import provenance
+
     log = dict(
         meta=provenance(command=" ".join(sys.argv), parameters=vars(args), seed=None)
-        | dict(machine=platform.machine(), cpus=cpus, torch=torch.__version__,
-               device_name=torch.cuda.get_device_name(0)
-               if args.device.startswith("cuda") else platform.processor()),
+        | dict(
+            machine=platform.machine(),
+            cpus=cpus,
+            torch=torch.__version__,
+            device_name=torch.cuda.get_device_name(0)
+            if args.device.startswith("cuda")
+            else platform.processor(),
+        ),
         wall_s=round(time.time() - t0, 1),
         packed=[str(p.relative_to(out)) for p in finished],
         runs=rows,
     )
     Path(args.pack).with_suffix(".json").write_text(json.dumps(log, indent=1))
-    logger.info("packed %d finished runs into %d parts %s.<i>.tar", len(finished),
-                len(parts), stem)
+    logger.info(
+        "packed %d finished runs into %d parts %s.<i>.tar",
+        len(finished),
+        len(parts),
+        stem,
+    )
     return 0
 
 

@@ -52,7 +52,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
             seen.add(key)
         return super().construct_mapping(node, deep)
 
@@ -60,7 +61,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def load_params(path: Path) -> object:
     """A parameter file's content; ``ValueError`` naming the file and the line."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
+        return (
+            yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
+        )
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
@@ -86,8 +89,10 @@ def plan(root: Path, names: list[str], param_set: str) -> list[tuple[Path, Path]
     for stem in names or sorted(sources):
         params = root / "params" / param_set / f"{stem}.yaml"
         if not params.exists():
-            raise ValueError(f"no parameter file {params} for {stem} in set "
-                             f"{param_set!r}; add one (it may be empty: {{}})")
+            raise ValueError(
+                f"no parameter file {params} for {stem} in set "
+                f"{param_set!r}; add one (it may be empty: {{}})"
+            )
         values = load_params(params)
         if not isinstance(values, dict):
             raise ValueError(f"{params} must be a mapping of parameter names")
@@ -95,7 +100,8 @@ def plan(root: Path, names: list[str], param_set: str) -> list[tuple[Path, Path]
         if extra:
             raise ValueError(
                 f"{params} sets {extra}, which the parameters cell of "
-                f"notebooks/{stem}.ipynb does not define (a typo?)")
+                f"notebooks/{stem}.ipynb does not define (a typo?)"
+            )
         pairs.append((sources[stem], params))
     return pairs
 
@@ -113,7 +119,9 @@ def hide_injected_parameters(notebook: Path) -> None:
             tags.append("hide-cell")
             changed = True
     if changed:
-        notebook.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False))
+        notebook.write_text(
+            json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False)
+        )
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -130,16 +138,19 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
-def execute(src: Path, params: Path, book: Path, timeout: float,
-            overrides: dict | None = None) -> tuple[bool, str]:
+def execute(
+    src: Path, params: Path, book: Path, timeout: float, overrides: dict | None = None
+) -> tuple[bool, str]:
     """Run one notebook into a temporary file; move it into ``book`` on success."""
     scratch = Path(tempfile.mkdtemp(prefix=f"run_notebooks_{src.stem}_"))
     tmp = scratch / src.name
     values = {**(yaml.safe_load(params.read_text()) or {}), **(overrides or {})}
     # papermill in a child process (a hung kernel is killed with it), kernel on IPC sockets
-    code = ("import sys, yaml; from scales_core.notebook_params import execute_notebook; "
-            "execute_notebook(sys.argv[1], sys.argv[2], yaml.safe_load(sys.argv[3]), "
-            "log_output=False)")
+    code = (
+        "import sys, yaml; from scales_core.notebook_params import execute_notebook; "
+        "execute_notebook(sys.argv[1], sys.argv[2], yaml.safe_load(sys.argv[3]), "
+        "log_output=False)"
+    )
     cmd = [sys.executable, "-c", code, str(src), str(tmp), yaml.safe_dump(values)]
     try:
         code = subprocess.run(cmd, timeout=timeout).returncode
@@ -150,8 +161,11 @@ def execute(src: Path, params: Path, book: Path, timeout: float,
         os.replace(tmp, book / src.name)
         scratch.rmdir()
         return True, "ok"
-    return False, f"FAILED ({code}); the previous book/{src.name} is kept, this " \
-                  f"run's output is in {tmp}"
+    return (
+        False,
+        f"FAILED ({code}); the previous book/{src.name} is kept, this "
+        f"run's output is in {tmp}",
+    )
 
 
 def write_status(book: Path, failed: list[str]) -> Path:
@@ -167,22 +181,39 @@ def write_status(book: Path, failed: list[str]) -> Path:
         except ValueError:  # not an executed notebook: nothing to report
             continue
         meta = nb.get("metadata", {}).get("papermill", {})
-        title = next((line.lstrip("# ").strip() for cell in nb["cells"] if cell["cell_type"] == "markdown"
-                      for line in "".join(cell["source"]).splitlines() if line.startswith("# ")), path.stem)
-        params = ", ".join(f"`{k}={v}`" for k, v in (meta.get("parameters") or {}).items()) or "defaults"
+        title = next(
+            (
+                line.lstrip("# ").strip()
+                for cell in nb["cells"]
+                if cell["cell_type"] == "markdown"
+                for line in "".join(cell["source"]).splitlines()
+                if line.startswith("# ")
+            ),
+            path.stem,
+        )
+        params = (
+            ", ".join(f"`{k}={v}`" for k, v in (meta.get("parameters") or {}).items())
+            or "defaults"
+        )
         status = "failed; the previous run is shown" if path.name in failed else "ok"
         end = str(meta.get("end_time") or "")[:16].replace("T", " ")
         duration = meta.get("duration")
         seconds = f"{duration:.0f}" if isinstance(duration, (int, float)) else "\u2014"
-        rows.append(f"| [{title}]({path.stem}.ipynb) | {status} | {seconds} | {end} | {params} |")
+        rows.append(
+            f"| [{title}]({path.stem}.ipynb) | {status} | {seconds} | {end} | {params} |"
+        )
     out = book / "execution.md"
     out.write_text(
         "# Execution status\n\n"
-        "Each chapter is a notebook executed by papermill (`scripts/run_notebooks.py`, `make book`)\n"
-        "with the parameters below; this page is written by that run. Seconds are wall-clock time on\n"
+        "Each chapter is a notebook executed by papermill (`scripts/run_notebooks.py`, "
+        "`make book`)\n"
+        "with the parameters below; this page is written by that run. Seconds are "
+        "wall-clock time on\n"
         "the machine that built the book (UTC end time).\n\n"
         "| chapter | status | seconds | finished (UTC) | parameters |\n|---|---|---|---|---|\n"
-        + "\n".join(rows) + "\n")
+        + "\n".join(rows)
+        + "\n"
+    )
     return out
 
 
@@ -190,13 +221,27 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     """The command line; returns the exit status (2: refused, 1: a notebook failed)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="notebook stems (default: all)")
-    parser.add_argument("--params", default="quick", help="parameter set: quick or full")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds per notebook")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for the executed notebooks (default: book/)")
-    parser.add_argument("-p", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
-                        help="override one parameter (YAML value), e.g. -p n=100 "
-                        "-p 'datasets=[smiles]'; the name must be in every notebook run")
+    parser.add_argument(
+        "--params", default="quick", help="parameter set: quick or full"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=1800, help="seconds per notebook"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the executed notebooks (default: book/)",
+    )
+    parser.add_argument(
+        "-p",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one parameter (YAML value), e.g. -p n=100 "
+        "-p 'datasets=[smiles]'; the name must be in every notebook run",
+    )
     args = parser.parse_args(argv)
     if not args.timeout > 0:
         parser.error(f"--timeout must be positive, got {args.timeout}")
@@ -206,8 +251,10 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         for src, _ in pairs:
             unknown = sorted(set(overrides) - parameter_names(src))
             if unknown:
-                raise ValueError(f"-p sets {unknown}, which the parameters cell of "
-                                 f"notebooks/{src.name} does not define")
+                raise ValueError(
+                    f"-p sets {unknown}, which the parameters cell of "
+                    f"notebooks/{src.name} does not define"
+                )
     except ValueError as error:
         parser.error(str(error))
     book = root / "book" if args.out is None else args.out.resolve()

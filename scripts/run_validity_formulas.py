@@ -23,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from run_validity_protocols import CHECKPOINTS, collect, dataset_of
 
+from scales_core.auroc import auroc
 from scales_core.provenance import provenance
 from scales_core.validity_auroc import (
     FIXED_SIGN,
@@ -32,15 +34,17 @@ from scales_core.validity_auroc import (
     load_setup,
     score_draw,
 )
-from scales_core.auroc import auroc
-
-from run_validity_protocols import CHECKPOINTS, collect, dataset_of
 
 
-def add_formulas(folder: Path, checkpoint: str, protocol: str, batch_size: int) -> dict | None:
+def add_formulas(
+    folder: Path, checkpoint: str, protocol: str, batch_size: int
+) -> dict | None:
     """Add the FIXED_SIGN scores to one run; their AUROCs, or None if already there."""
     stem = f"{checkpoint}_{protocol}"
-    summary_path, scores_path = folder / f"{stem}.json", folder / f"{stem}_scores.csv.gz"
+    summary_path, scores_path = (
+        folder / f"{stem}.json",
+        folder / f"{stem}_scores.csv.gz",
+    )
     stored = json.loads(summary_path.read_text())
     summary = stored["summary"]
     if all(k in summary["auroc"] for k in FIXED_SIGN):
@@ -53,11 +57,19 @@ def add_formulas(folder: Path, checkpoint: str, protocol: str, batch_size: int) 
     train = record.encodable(vae, record.load_items("train", n, seed), 4 * n)
     test = record.encodable(vae, record.load_items("test", n, seed), 4 * n)
     draw = draw_latents(vae, train, test, n, is_valid, seed, protocol=protocol)
-    if list(draw.decoded) != frame["decoded"].fillna("").astype(str).tolist():  # "" reads as NaN
-        raise ValueError(f"{stem}: the redrawn latents decode differently from {scores_path}")
+    if (
+        list(draw.decoded) != frame["decoded"].fillna("").astype(str).tolist()
+    ):  # "" reads as NaN
+        raise ValueError(
+            f"{stem}: the redrawn latents decode differently from {scores_path}"
+        )
     scores = score_draw(decoder, draw.z, record.positions, batch_size)
-    np.testing.assert_allclose(scores["log_det"], frame["log_det"].to_numpy(), rtol=1e-6,
-                               err_msg=f"{stem}: recomputed log_det differs from the stored one")
+    np.testing.assert_allclose(
+        scores["log_det"],
+        frame["log_det"].to_numpy(),
+        rtol=1e-6,
+        err_msg=f"{stem}: recomputed log_det differs from the stored one",
+    )
     for key in FIXED_SIGN:
         frame[key] = scores[key]
         summary["auroc"][key] = auroc(draw.valid, scores[key])
@@ -71,9 +83,12 @@ def add_formulas(folder: Path, checkpoint: str, protocol: str, batch_size: int) 
 
 
 def main() -> None:
+    """Add the fixed-sign formulas to every finished run, then collect the table again."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoints", nargs="+", default=list(CHECKPOINTS))
-    parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
+    parser.add_argument(
+        "--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS)
+    )
     parser.add_argument("--out", type=Path, default=Path("results/validity_auroc"))
     parser.add_argument("--batch-size", type=int, default=50)
     args = parser.parse_args()
@@ -83,8 +98,15 @@ def main() -> None:
         for protocol in args.protocols:
             tic = time.perf_counter()
             got = add_formulas(folder, checkpoint, protocol, args.batch_size)
-            logging.info("%s %s (%.0f s): %s", checkpoint, protocol, time.perf_counter() - tic,
-                         "already done" if got is None else {k: round(v, 3) for k, v in got.items()})
+            logging.info(
+                "%s %s (%.0f s): %s",
+                checkpoint,
+                protocol,
+                time.perf_counter() - tic,
+                "already done"
+                if got is None
+                else {k: round(v, 3) for k, v in got.items()},
+            )
     collect(folder).to_csv(args.out / "protocols.csv", index=False)
 
 

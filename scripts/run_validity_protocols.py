@@ -29,8 +29,17 @@ from scales_core.validity_auroc import PROTOCOLS, run_validity_experiment
 #: Every model of every dataset record: the 12 published character VAEs and the
 #: project's SELFIES model.
 CHECKPOINTS = tuple(model for record in DATASETS.values() for model in record.models)
-SCORES = ("scales", "log_det", "prior", "polarity", "likelihood", "uncertainty",
-          "forward_c", "forward_inv_c", "log_det_clip12")
+SCORES = (
+    "scales",
+    "log_det",
+    "prior",
+    "polarity",
+    "likelihood",
+    "uncertainty",
+    "forward_c",
+    "forward_inv_c",
+    "log_det_clip12",
+)
 
 
 def dataset_of(checkpoint: str) -> str:
@@ -46,19 +55,28 @@ def collect(folder: Path) -> pd.DataFrame:
         for score in SCORES:
             if score not in summary["auroc"]:  # a formula not yet added
                 continue
-            rows.append(dict(
-                dataset=summary["dataset"], checkpoint=summary["model"],
-                protocol=summary["protocol"], score=score,
-                auroc=summary["auroc"][score],
-                rho=summary["rho"] if score == "scales" else float("nan"),
-            ))
-    return pd.DataFrame(rows, columns=["dataset", "checkpoint", "protocol", "score", "auroc", "rho"])
+            rows.append(
+                dict(
+                    dataset=summary["dataset"],
+                    checkpoint=summary["model"],
+                    protocol=summary["protocol"],
+                    score=score,
+                    auroc=summary["auroc"][score],
+                    rho=summary["rho"] if score == "scales" else float("nan"),
+                )
+            )
+    return pd.DataFrame(
+        rows, columns=["dataset", "checkpoint", "protocol", "score", "auroc", "rho"]
+    )
 
 
 def main() -> None:
+    """Run every (checkpoint, protocol) not yet finished, then collect the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoints", nargs="+", default=list(CHECKPOINTS))
-    parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
+    parser.add_argument(
+        "--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS)
+    )
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--n-calibration", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
@@ -77,18 +95,33 @@ def main() -> None:
                 continue
             tic = time.perf_counter()
             frame, summary = run_validity_experiment(
-                dataset_of(checkpoint), args.n, args.n_calibration, seed=args.seed,
-                model=checkpoint, device=args.device, protocol=protocol,
+                dataset_of(checkpoint),
+                args.n,
+                args.n_calibration,
+                seed=args.seed,
+                model=checkpoint,
+                device=args.device,
+                protocol=protocol,
             )
             summary["wall_s"] = time.perf_counter() - tic
-            params = dict(checkpoint=checkpoint, protocol=protocol, n=args.n,
-                          n_calibration=args.n_calibration, seed=args.seed,
-                          device=args.device)
+            params = dict(
+                checkpoint=checkpoint,
+                protocol=protocol,
+                n=args.n,
+                n_calibration=args.n_calibration,
+                seed=args.seed,
+                device=args.device,
+            )
             frame.to_csv(folder / f"{stem}_scores.csv.gz", index=False)
             # the summary last: its presence marks the run finished
             write_json(summary_path, provenance(params, args.seed), summary=summary)
-            logging.info("%s %s (%.0f s): %s", checkpoint, protocol, summary["wall_s"],
-                         {k: round(v, 3) for k, v in summary["auroc"].items()})
+            logging.info(
+                "%s %s (%.0f s): %s",
+                checkpoint,
+                protocol,
+                summary["wall_s"],
+                {k: round(v, 3) for k, v in summary["auroc"].items()},
+            )
     collect(folder).to_csv(args.out / "protocols.csv", index=False)
 
 

@@ -25,8 +25,8 @@ import torch
 
 from scales_core.bo import BOConfig, gp_state_path, make_problem, run_bo
 from scales_core.provenance import provenance, write_json
-from scales_core.sweep import run_path
 from scales_core.results import load_sweep, summarize_sweep
+from scales_core.sweep import run_path
 
 logger = logging.getLogger("time_bo_run")
 
@@ -47,6 +47,19 @@ def _split(steps: list[dict]) -> dict:
 
 
 def time_method(method: str, args: argparse.Namespace, folder: Path) -> dict:
+    """Time one fresh expressions BO run of ``method``.
+
+    Args:
+        method: The BO method.
+        args: The command-line arguments (``steps``, ``q``, ``lr``, ``seed``,
+            ``n_init``, ``scales_grad``).
+        folder: Where the run record is written (a stale one is deleted first).
+
+    Returns:
+        The wall, setup and per-step seconds with their fit / acquisition / oracle /
+        score split, the loop overhead, and the run's validity, mean ScaLES,
+        top-1/top-10 objective and best string.
+    """
     path = run_path(folder, "expressions", method, args.seed)
     for stale in (path, gp_state_path(path)):
         stale.unlink(missing_ok=True)  # a resumed run would not be timed
@@ -105,6 +118,7 @@ def time_method(method: str, args: argparse.Namespace, folder: Path) -> dict:
 
 
 def main() -> int:
+    """Time one run per ``--methods`` and write the timings with provenance; return 0."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--methods", nargs="+", default=["ga", "scales_0.5"])
     parser.add_argument("--steps", type=int, default=100)

@@ -50,6 +50,17 @@ def needs_data(*relative: str) -> pytest.MarkDecorator:
     )
 
 
+def toy_header(**parameters) -> dict:
+    return {
+        "task": "toy",
+        "method": "ga",
+        "method_config": {},
+        "parameters": parameters,
+        "problem": {},
+        "seed": 0,
+    }
+
+
 class MLPDecoder(nn.Module):
     """`batch x d` -> tanh MLP -> `batch x L x D` logits (with dropout for tests)."""
 
@@ -57,7 +68,10 @@ class MLPDecoder(nn.Module):
         super().__init__()
         self.L, self.D, self.latent_dim = L, D, d
         self.net = nn.Sequential(
-            nn.Linear(d, hidden), nn.Tanh(), nn.Dropout(dropout), nn.Linear(hidden, L * D)
+            nn.Linear(d, hidden),
+            nn.Tanh(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, L * D),
         )
         self.scale = scale
 
@@ -102,3 +116,8 @@ def mlp_decoder():
 @pytest.fixture
 def gru_decoder():
     return GRUDecoder().double()
+
+
+def _assert_names_file_and_fix(message, path, fix):
+    assert str(path) in message and fix in message
+    assert "weights_only" not in message

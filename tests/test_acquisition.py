@@ -18,7 +18,9 @@ def test_penalized_acquisition_adds_lambda_times_score():
     gp = SingleTaskGP(X_train, X_train.sum(-1, keepdim=True))
     acqf = PosteriorMean(gp)
     penalty = sc.ScaLESPenalty(dec, rho=0.5)
-    pen = PenalizedAcquisitionFunction(acqf, penalty_func=penalty, regularization_parameter=0.3)
+    pen = PenalizedAcquisitionFunction(
+        acqf, penalty_func=penalty, regularization_parameter=0.3
+    )
     X = torch.randn(6, 1, 3, dtype=torch.float64, requires_grad=True)  # b x q x d
     value = pen(X)
     expected = acqf(X) + 0.3 * sc.ScaLES(dec, rho=0.5)(X.squeeze(1))
@@ -33,7 +35,11 @@ def test_q_batch_reduction(reduction):
     s = sc.ScaLES(dec)
     X = torch.randn(2, 4, 3, dtype=torch.float64)
     per_point = s(X.reshape(-1, 3)).reshape(2, 4)
-    expected = {"mean": per_point.mean(-1), "sum": per_point.sum(-1), "min": per_point.amin(-1)}
+    expected = {
+        "mean": per_point.mean(-1),
+        "sum": per_point.sum(-1),
+        "min": per_point.amin(-1),
+    }
     torch.testing.assert_close(sc.ScorePenalty(s, reduction)(X), -expected[reduction])
 
 

@@ -37,10 +37,16 @@ def test_likelihood_is_log_prob_of_argmax_decode():
 
 
 def test_uniform_logits_likelihood():
-    dec = LinearDecoder(torch.zeros(12, 2, dtype=torch.float64), torch.zeros(12, dtype=torch.float64), 4, 3)
+    dec = LinearDecoder(
+        torch.zeros(12, 2, dtype=torch.float64),
+        torch.zeros(12, dtype=torch.float64),
+        4,
+        3,
+    )
     z = torch.randn(2, 2, dtype=torch.float64)
     torch.testing.assert_close(
-        sc.likelihood_score(dec, z), torch.full((2,), 4 * math.log(1 / 3), dtype=torch.float64)
+        sc.likelihood_score(dec, z),
+        torch.full((2,), 4 * math.log(1 / 3), dtype=torch.float64),
     )
 
 
@@ -48,7 +54,9 @@ def test_map_batches_equals_one_call():
     dec = MLPDecoder().double()
     s = sc.ScaLES(dec)
     z = torch.randn(7, 3, dtype=torch.float64)
-    torch.testing.assert_close(sc.map_batches(s, z, batch_size=3, progress=False), s(z).detach())
+    torch.testing.assert_close(
+        sc.map_batches(s, z, batch_size=3, progress=False), s(z).detach()
+    )
     import pytest
 
     with pytest.raises(ValueError, match="batch_size"):

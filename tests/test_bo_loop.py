@@ -19,8 +19,8 @@ from scales_core.bo import (
     BOConfig,
     Problem,
     SurrogateConfig,
-    make_problem,
     gp_state_path,
+    make_problem,
     read_run,
     run_bo,
 )
@@ -120,7 +120,9 @@ def test_ascent_steps_are_recorded_and_zero_for_an_unmoved_proposal():
     calls = unmoved_proposals([data], rel_tol=1e-9)
     steps = calls["ascent_steps"].to_numpy()
     assert ((steps >= 0) & (steps <= CONFIG.ga_steps)).all()
-    assert (calls["unmoved"] == (steps == 0)).all()  # no update taken <=> a start point again
+    assert (
+        calls["unmoved"] == (steps == 0)
+    ).all()  # no update taken <=> a start point again
     ga = run_bo(toy_problem(), "ga", seed=3, config=CONFIG, progress=False)
     assert {c["ascent_steps"] for c in ga.oracle} == {CONFIG.ga_steps}
     lbfgs = run_bo(toy_problem(), "lbfgs_5", seed=3, config=CONFIG, progress=False)
@@ -366,14 +368,17 @@ def test_scales_prior_at_the_latent_scale():
 
     problem = dataclasses.replace(toy_problem(), latent_scale=0.1)
     unit = StepRunner(problem, get_method("scales_0.5"), 0, BOConfig(n_steps=1))
-    latent = StepRunner(problem, get_method("scales_0.5"), 0, BOConfig(n_steps=1, scales_prior="latent"))
+    latent = StepRunner(
+        problem, get_method("scales_0.5"), 0, BOConfig(n_steps=1, scales_prior="latent")
+    )
     assert (unit.scales.prior_scale, latent.scales.prior_scale) == (1.0, 0.1)
     with pytest.raises(ValueError, match="latent_scale"):
         dataclasses.replace(toy_problem(), latent_scale=0.0)
 
 
 def test_finished_run_is_compacted_and_read_back(tmp_path):
-    from scales_core.bo.records import compacted_path, gp_state_path, lock_path, read_run
+    from scales_core.bo.gp_state import gp_state_path
+    from scales_core.bo.run_record import compacted_path, lock_path, read_run
 
     path = tmp_path / "run.jsonl"
     data = run_bo(toy_problem(), "ga", 0, CONFIG, path=path, progress=False)
@@ -381,14 +386,17 @@ def test_finished_run_is_compacted_and_read_back(tmp_path):
     assert gz.exists() and not path.exists()
     assert not lock_path(path).exists() and not gp_state_path(path).exists()
     stored = read_run(path)  # finds the .gz
-    assert stored.header["compacted"]["latents"] == "float32" and stored.done is not None
+    assert (
+        stored.header["compacted"]["latents"] == "float32" and stored.done is not None
+    )
     assert [r["string"] for r in stored.oracle] == [r["string"] for r in data.oracle]
     for mine, back in zip(data.oracle, stored.oracle):
         # the shortest decimal of each float32 value: it reads back to that float32
         torch.testing.assert_close(
             torch.tensor(back["latent"], dtype=torch.float64).float(),
             torch.tensor(mine["latent"], dtype=torch.float64).float(),
-            rtol=0, atol=0,
+            rtol=0,
+            atol=0,
         )
     # a second call returns the stored run without running anything
     again = run_bo(toy_problem(), "ga", 0, CONFIG, path=path, progress=False)
@@ -398,7 +406,7 @@ def test_finished_run_is_compacted_and_read_back(tmp_path):
 
 
 def test_unfinished_run_is_not_compacted(tmp_path):
-    from scales_core.bo.records import compact_run
+    from scales_core.bo.compaction import compact_run
 
     path = tmp_path / "run.jsonl"
     run_bo(toy_problem(), "ga", 0, CONFIG, path=path, progress=False, compact=False)
@@ -411,9 +419,14 @@ def test_unfinished_run_is_not_compacted(tmp_path):
 def test_invalid_drop_keeps_invalid_calls_out_of_the_gp_data():
     from scales_core.bo.step import Observations
 
-    X, Y = torch.zeros(2, 3, dtype=torch.float64), torch.tensor([1.0, 2.0], dtype=torch.float64)
-    calls = [{"latent": [1.0, 1.0, 1.0], "objective": 5.0, "valid": True},
-             {"latent": [2.0, 2.0, 2.0], "objective": float("nan"), "valid": False}]
+    X, Y = (
+        torch.zeros(2, 3, dtype=torch.float64),
+        torch.tensor([1.0, 2.0], dtype=torch.float64),
+    )
+    calls = [
+        {"latent": [1.0, 1.0, 1.0], "objective": 5.0, "valid": True},
+        {"latent": [2.0, 2.0, 2.0], "objective": float("nan"), "valid": False},
+    ]
     lowest, drop = Observations(X, Y), Observations(X, Y, invalid="drop")
     lowest.add(calls)
     drop.add(calls)
@@ -440,12 +453,16 @@ def test_invalid_rule_in_header_only_when_not_default():
                 values[i], valid[i], reasons[i] = float("nan"), False, "odd call"
         return values, valid, reasons
 
-    data = run_bo(toy_problem(every_other_invalid), "ga", seed=0, config=config, progress=False)
+    data = run_bo(
+        toy_problem(every_other_invalid), "ga", seed=0, config=config, progress=False
+    )
     assert data.header["parameters"]["invalid"] == "drop"
     assert [c["valid"] for c in data.oracle] == [True, False] * 3
     # the GP data of each step holds the initial set and the valid calls before it
     n0 = toy_problem().train_X.shape[0]
-    valid_before = [sum(c["valid"] for c in data.oracle if c["step"] < t) for t in range(3)]
+    valid_before = [
+        sum(c["valid"] for c in data.oracle if c["step"] < t) for t in range(3)
+    ]
     assert [s["n_train"] for s in data.steps] == [n0 + v for v in valid_before]
 
 
@@ -472,8 +489,14 @@ def test_refit_never_keeps_the_initial_fit(tmp_path, monkeypatch):
     monkeypatch.setattr(StepRunner, "fit", counting_fit)
     monkeypatch.setattr(StepRunner, "propose", spying_propose)
     n0 = toy_problem().train_X.shape[0]
-    full = run_bo(toy_problem(), "ga", seed=5, config=config,
-                  path=tmp_path / "a.jsonl", progress=False)
+    full = run_bo(
+        toy_problem(),
+        "ga",
+        seed=5,
+        config=config,
+        path=tmp_path / "a.jsonl",
+        progress=False,
+    )
     assert fits == [(n0, True)]
     assert sizes == [n0] * (config.n_steps * config.q)
     assert full.header["parameters"]["refit"] == "never"
@@ -484,14 +507,24 @@ def test_refit_never_keeps_the_initial_fit(tmp_path, monkeypatch):
     fits.clear()
     path = tmp_path / "b.jsonl"
     with pytest.raises(Killed):
-        run_bo(toy_problem(Counter(fail_after=3)), "ga", seed=5, config=config,
-               path=path, progress=False)
-    resumed = run_bo(toy_problem(), "ga", seed=5, config=config, path=path, progress=False)
+        run_bo(
+            toy_problem(Counter(fail_after=3)),
+            "ga",
+            seed=5,
+            config=config,
+            path=path,
+            progress=False,
+        )
+    resumed = run_bo(
+        toy_problem(), "ga", seed=5, config=config, path=path, progress=False
+    )
     assert fits == [(n0, True), (n0, False)]
     assert _oracle(resumed) == _oracle(full)
 
 
-def test_init_store_shares_latents_and_caches_the_threshold_scores(tmp_path, monkeypatch):
+def test_init_store_shares_latents_and_caches_the_threshold_scores(
+    tmp_path, monkeypatch
+):
     """Compacted runs refer to one shared latents file; ES scores are computed once."""
     from scales_core.bo import InitStore
     from scales_core.bo import step as step_module
@@ -511,8 +544,15 @@ def test_init_store_shares_latents_and_caches_the_threshold_scores(tmp_path, mon
     for method in ("scales_es_50", "scales_es_75", "ga"):
         path = tmp_path / "toy" / method / "seed0.jsonl"
         inline = run_bo(problem, method, seed=0, config=CONFIG, progress=False)
-        stored = run_bo(problem, method, seed=0, config=CONFIG, path=path,
-                        progress=False, init_store=store)
+        stored = run_bo(
+            problem,
+            method,
+            seed=0,
+            config=CONFIG,
+            path=path,
+            progress=False,
+            init_store=store,
+        )
         runs[method] = read_run(path)
         assert _oracle(stored) == _oracle(inline)  # the store changes no record
         assert stored.init["threshold"] == inline.init["threshold"]
@@ -521,9 +561,12 @@ def test_init_store_shares_latents_and_caches_the_threshold_scores(tmp_path, mon
     files = sorted(p.name for p in store.iterdir())
     assert len(files) == 2 and files[0].endswith(".latents.npy")
     for method, run in runs.items():
-        assert "latents" not in run.init and run.init["latents_file"].startswith("../../")
+        assert "latents" not in run.init and run.init["latents_file"].startswith(
+            "../../"
+        )
         np.testing.assert_array_equal(
-            run.init_latents(), problem.train_X.numpy().astype(np.float32))
+            run.init_latents(), problem.train_X.numpy().astype(np.float32)
+        )
     # a changed file is refused
     latents = store / files[0]
     np.save(latents, np.zeros((2, 3), dtype=np.float32))
@@ -546,7 +589,9 @@ def test_decoded_validity_matches_a_per_item_loop():
     def decode(z):
         return ["aee" if float(row[0]) > 0 else "abc" for row in z]
 
-    X = torch.randn(7, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    X = torch.randn(
+        7, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
     problem = Problem("toy", None, decode, toy_evaluate, ["abc"] * 7, X, torch.zeros(7))
     expected = torch.tensor([toy_evaluate(decode(x[None]))[1][0] for x in X])
     assert 0 < int(expected.sum()) < 7  # both kinds are present

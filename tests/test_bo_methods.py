@@ -6,6 +6,9 @@ import pytest
 
 from scales_core.bo import METHODS, PAPER_METHODS, MethodConfig, get_method
 
+hypothesis = pytest.importorskip("hypothesis")
+given, settings, st = hypothesis.given, hypothesis.settings, hypothesis.strategies
+
 
 def test_paper_methods():
     assert len(PAPER_METHODS) == 17 and set(METHODS) == set(PAPER_METHODS)
@@ -60,3 +63,33 @@ def test_bad_configs():
         MethodConfig("x", penalty="scales", lam=float("nan"))
     with pytest.raises(ValueError, match="name"):
         get_method(0.5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.one_of(
+        st.text(max_size=20),
+        st.sampled_from(
+            [
+                "ga",
+                "scales_0.5",
+                "scales_es_50",
+                "lbfgs_5",
+                "prior_-1",
+                "scales_",
+                "uc_es_101",
+                "scales_nan",
+                "scales_1e400",
+                "lbfgs_0",
+            ]
+        ),
+    )
+)
+def test_method_names_parse_or_raise_value_error(name):
+    from scales_core.bo import get_method
+
+    try:
+        spec = get_method(name)
+    except ValueError:
+        return
+    assert get_method(spec.name) == spec  # a parsed name reads back to the same method

@@ -113,15 +113,20 @@ def test_stopping_freezes_points_at_last_accepted():
     assert (X[..., 0] <= 1.0 + EPS).all() and (X[..., 0] > 1.0 - 0.3 - EPS).all()
     # the accepted updates: 3 steps of 0.3 pass 0.9 < 1, the 4th is rejected
     _, _, accepted = gen_candidates_normalized_ga(
-        X0, concave(x_star), lr=0.3, n_steps=10, stopping=stop, return_accepted=True)
+        X0, concave(x_star), lr=0.3, n_steps=10, stopping=stop, return_accepted=True
+    )
     assert accepted.tolist() == [3, 3]
     _, _, accepted = gen_candidates_normalized_ga(
-        X0, concave(x_star), lr=0.3, n_steps=7, return_accepted=True)
+        X0, concave(x_star), lr=0.3, n_steps=7, return_accepted=True
+    )
     assert accepted.tolist() == [7, 7]
     never = ScoreThresholdStopping(lambda Z: Z[:, 0], threshold=-1.0, upper=True)
-    X, _, accepted = optimize_acqf_ga(concave(x_star), X0, lr=0.3, n_steps=5,
-                                      stopping=never, return_accepted=True)
-    assert accepted == 0 and any(torch.equal(X, x0) for x0 in X0)  # returned a start point
+    X, _, accepted = optimize_acqf_ga(
+        concave(x_star), X0, lr=0.3, n_steps=5, stopping=never, return_accepted=True
+    )
+    assert accepted == 0 and any(
+        torch.equal(X, x0) for x0 in X0
+    )  # returned a start point
 
 
 def test_optimize_acqf_ga_returns_best_restart():

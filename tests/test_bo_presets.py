@@ -29,8 +29,14 @@ def test_default_components_are_the_exact_cpa_score():
 def test_later_release_components():
     dec = MLPDecoder().double().requires_grad_(False)
     z0 = torch.randn(3, 3, dtype=torch.float64)
-    pen = ReleasePenalty(dec, formula="forward", normalizer="inv_c", jacobian="forward",
-                         anchor="start", prior_scale=None)
+    pen = ReleasePenalty(
+        dec,
+        formula="forward",
+        normalizer="inv_c",
+        jacobian="forward",
+        anchor="start",
+        prior_scale=None,
+    )
     score = pen.anchored(z0)
     want = sc.ScaLES(dec, formula="forward", normalizer="inv_c").log_det(z0)
     torch.testing.assert_close(score(z0), want)
@@ -44,8 +50,10 @@ def test_later_release_components():
 def test_bad_components_are_refused():
     dec = MLPDecoder()
     for kwargs, match in [
-        (dict(formula="x"), "formula"), (dict(normalizer="inv_c"), "inv_c"),
-        (dict(jacobian="reverse"), "jacobian"), (dict(anchor="end"), "anchor"),
+        (dict(formula="x"), "formula"),
+        (dict(normalizer="inv_c"), "inv_c"),
+        (dict(jacobian="reverse"), "jacobian"),
+        (dict(anchor="end"), "anchor"),
         (dict(logit_clip=-1), "logit_clip"),
     ]:
         with pytest.raises(ValueError, match=match):
@@ -58,13 +66,18 @@ def test_renormalized_direction_steps_exactly_lr():
     X0 = torch.randn(2, 1, 3, dtype=torch.float64)
     acq = lambda X: -(X - 1).square().sum((-1, -2))  # noqa: E731
     lam, lr = 2.0, 0.1
-    one, _ = gen_candidates_normalized_ga(X0, acq, pen, lam=lam, lr=lr, n_steps=1,
-                                         renormalize=True)
-    torch.testing.assert_close((one - X0).flatten(1).norm(dim=1), torch.full((2,), lr, dtype=torch.float64))
+    one, _ = gen_candidates_normalized_ga(
+        X0, acq, pen, lam=lam, lr=lr, n_steps=1, renormalize=True
+    )
+    torch.testing.assert_close(
+        (one - X0).flatten(1).norm(dim=1), torch.full((2,), lr, dtype=torch.float64)
+    )
     summed, _ = gen_candidates_normalized_ga(X0, acq, pen, lam=lam, lr=lr, n_steps=1)
     # same direction, different length
     d1, d2 = (one - X0).flatten(1), (summed - X0).flatten(1)
-    torch.testing.assert_close(d1 / d1.norm(dim=1, keepdim=True), d2 / d2.norm(dim=1, keepdim=True))
+    torch.testing.assert_close(
+        d1 / d1.norm(dim=1, keepdim=True), d2 / d2.norm(dim=1, keepdim=True)
+    )
     assert ((summed - X0).flatten(1).norm(dim=1) > lr * 1.01).all()
 
 
@@ -73,9 +86,14 @@ def test_config_fields_are_checked_and_old_headers_unchanged():
     assert not BOConfig().release_penalty
     cfg = BOConfig(logit_clip=12.0, direction="renormalized")
     assert cfg.release_penalty and cfg.to_dict()["logit_clip"] == 12.0
-    for kwargs in [dict(direction="up"), dict(scales_normalizer="inv_c"),
-                   dict(scales_tau=0), dict(logit_clip=float("inf")),
-                   dict(scales_anchor="end"), dict(scales_prior="flat")]:
+    for kwargs in [
+        dict(direction="up"),
+        dict(scales_normalizer="inv_c"),
+        dict(scales_tau=0),
+        dict(logit_clip=float("inf")),
+        dict(scales_anchor="end"),
+        dict(scales_prior="flat"),
+    ]:
         with pytest.raises(ValueError):
             BOConfig(**kwargs)
 
@@ -104,20 +122,30 @@ def test_preset_facts():
 def test_unmoved_proposals_finds_requeried_latents():
     import numpy as np
 
+    from scales_core.bo.run_record import RunData
     from scales_core.results import unmoved_proposals, unmoved_summary
-    from scales_core.bo.records import RunData
 
     rng = np.random.default_rng(0)
     init = rng.normal(size=(20, 4))
     moved = init[3] + 0.5
     oracle = [
-        dict(step=0, index=0, latent=init[3].tolist(), valid=True),          # a start point again
-        dict(step=0, index=1, latent=moved.tolist(), valid=False),           # moved
-        dict(step=1, index=0, latent=(moved + 1e-9).tolist(), valid=True),   # an earlier proposal
-        dict(step=1, index=1, latent=(init[5] + 1e-2).tolist(), valid=True),  # close, but moved
+        dict(
+            step=0, index=0, latent=init[3].tolist(), valid=True
+        ),  # a start point again
+        dict(step=0, index=1, latent=moved.tolist(), valid=False),  # moved
+        dict(
+            step=1, index=0, latent=(moved + 1e-9).tolist(), valid=True
+        ),  # an earlier proposal
+        dict(
+            step=1, index=1, latent=(init[5] + 1e-2).tolist(), valid=True
+        ),  # close, but moved
     ]
-    run = RunData(header=dict(method="scales_es_75", seed=0), init=dict(latents=init.tolist()),
-                  oracle=oracle, done=dict(type="done"))
+    run = RunData(
+        header=dict(method="scales_es_75", seed=0),
+        init=dict(latents=init.tolist()),
+        oracle=oracle,
+        done=dict(type="done"),
+    )
     calls = unmoved_proposals([run])
     assert calls["unmoved"].tolist() == [True, False, True, False]
     table = unmoved_summary(calls)
@@ -125,20 +153,34 @@ def test_unmoved_proposals_finds_requeried_latents():
     assert row["unmoved share"] == 0.5 and row["valid (unmoved)"] == 1.0
     assert row["valid (moved)"] == 0.5 and row["proposals"] == 4
     # an unfinished run is skipped
-    assert unmoved_proposals([RunData(header=run.header, init=run.init, oracle=oracle)]).empty
+    assert unmoved_proposals(
+        [RunData(header=run.header, init=run.init, oracle=oracle)]
+    ).empty
 
 
 def _frame(rows):
     import pandas as pd
 
-    from scales_core.results import COLUMNS
+    from scales_core.results.runs import COLUMNS
 
     out = []
     for method, seed, valid_objectives in rows:
         for i, (valid, obj) in enumerate(valid_objectives):
-            out.append(dict(task="t", method=method, seed=seed, step=i, index=0, string=str(i),
-                            objective=obj if valid else None, valid=valid, scales=0.0,
-                            complete=True, path=f"{method}/{seed}"))
+            out.append(
+                dict(
+                    task="t",
+                    method=method,
+                    seed=seed,
+                    step=i,
+                    index=0,
+                    string=str(i),
+                    objective=obj if valid else None,
+                    valid=valid,
+                    scales=0.0,
+                    complete=True,
+                    path=f"{method}/{seed}",
+                )
+            )
     return pd.DataFrame(out, columns=list(COLUMNS)).astype({"objective": float})
 
 
@@ -146,12 +188,23 @@ def test_pipeline_table_pairs_each_pipeline_with_its_own_ga():
     from scales_core.results import pipeline_table
 
     calls = lambda n_valid, n, base: [(i < n_valid, base + i) for i in range(n)]  # noqa: E731
-    a = _frame([("ga", 0, calls(2, 4, 0.0)), ("ga", 1, calls(1, 4, 0.0)),
-                ("scales_0.5", 0, calls(4, 4, 1.0)), ("scales_0.5", 1, calls(0, 4, 0.0)),
-                ("scales_0.5", 2, calls(4, 4, 0.0))])  # seed 2 has no GA: not paired
+    a = _frame(
+        [
+            ("ga", 0, calls(2, 4, 0.0)),
+            ("ga", 1, calls(1, 4, 0.0)),
+            ("scales_0.5", 0, calls(4, 4, 1.0)),
+            ("scales_0.5", 1, calls(0, 4, 0.0)),
+            ("scales_0.5", 2, calls(4, 4, 0.0)),
+        ]
+    )  # seed 2 has no GA: not paired
     b = _frame([("ga", 0, calls(4, 4, 0.0)), ("scales_0.5", 0, calls(2, 4, 0.0))])
     table = pipeline_table({"A": a, "B": b}, ["scales_0.5", "scales_2"], k=1)
-    assert list(table.index) == [("A", "ga"), ("A", "scales_0.5"), ("B", "ga"), ("B", "scales_0.5")]
+    assert list(table.index) == [
+        ("A", "ga"),
+        ("A", "scales_0.5"),
+        ("B", "ga"),
+        ("B", "scales_0.5"),
+    ]
     row = table.loc[("A", "scales_0.5")]
     assert row["seeds"] == 2
     assert row["validity"] == 0.5 and row["validity - GA"] == pytest.approx(0.5 - 0.375)
@@ -164,9 +217,17 @@ def test_validity_ordering():
 
     from scales_core.results import validity_ordering
 
-    idx = pd.MultiIndex.from_tuples([("A", "ga"), ("A", "s1"), ("A", "s2"), ("B", "ga")])
-    table = pd.DataFrame({"validity": [0.1, 0.2, 0.3, 0.5], "validity - GA": [0, 0.1, 0.2, 0],
-                          "seeds": [3, 3, 2, 1]}, index=idx)
+    idx = pd.MultiIndex.from_tuples(
+        [("A", "ga"), ("A", "s1"), ("A", "s2"), ("B", "ga")]
+    )
+    table = pd.DataFrame(
+        {
+            "validity": [0.1, 0.2, 0.3, 0.5],
+            "validity - GA": [0, 0.1, 0.2, 0],
+            "seeds": [3, 3, 2, 1],
+        },
+        index=idx,
+    )
     got = validity_ordering(table, "A", ["s1", "s2"])
     assert got == {"values": [0.1, 0.2, 0.3], "rising": True, "above": True, "seeds": 2}
     assert not validity_ordering(table, "A", ["s2", "s1"])["rising"]
@@ -182,7 +243,9 @@ def test_penalty_float64_scores_a_float64_copy():
 
     problem = toy_problem()
     problem.decoder.float()
-    runner = StepRunner(problem, get_method("scales_0.5"), 0, BOConfig(penalty_float64=True))
+    runner = StepRunner(
+        problem, get_method("scales_0.5"), 0, BOConfig(penalty_float64=True)
+    )
     assert next(runner.penalty.decoder.parameters()).dtype == torch.float64
     assert next(problem.decoder.parameters()).dtype == torch.float32
     assert runner.penalty is not runner.scales
@@ -191,15 +254,28 @@ def test_penalty_float64_scores_a_float64_copy():
 
 
 def test_run_facts_summarize_what_ran():
+    from scales_core.bo.run_record import RunData
     from scales_core.results import run_facts
-    from scales_core.bo.records import RunData
 
     def run(method, seed, done=True):
-        header = dict(method=method, seed=seed, threads=1, problem=dict(checkpoint="m", n_init=50),
-                      parameters=dict(n_steps=12, q=5, device="cpu"))
+        header = dict(
+            method=method,
+            seed=seed,
+            threads=1,
+            problem=dict(checkpoint="m", n_init=50),
+            parameters=dict(n_steps=12, q=5, device="cpu"),
+        )
         return RunData(header=header, done=dict(type="done") if done else None)
 
-    facts = run_facts([run("ga", 0), run("ga", 1), run("scales_0.5", 0), run("ga", 2, done=False)])
-    assert facts["model"] == "m" and facts["BO"] == "12 steps of 5 points, 50 initial points"
-    assert facts["seeds per method"] == "2 (ga); 1 (scales_0.5)" and facts["runs"] == "3 finished"
+    facts = run_facts(
+        [run("ga", 0), run("ga", 1), run("scales_0.5", 0), run("ga", 2, done=False)]
+    )
+    assert (
+        facts["model"] == "m"
+        and facts["BO"] == "12 steps of 5 points, 50 initial points"
+    )
+    assert (
+        facts["seeds per method"] == "2 (ga); 1 (scales_0.5)"
+        and facts["runs"] == "3 finished"
+    )
     assert run_facts([run("ga", 0, done=False)]) == {"runs": "none finished"}

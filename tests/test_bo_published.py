@@ -25,7 +25,9 @@ def test_anchored_gradient_is_the_fixed_jacobian_gradient():
     # up to the finite-difference error of A
     dec = MLPDecoder().double().requires_grad_(False)
     z0 = torch.randn(5, 3, dtype=torch.float64)
-    score = PublishedPenalty(dec, eps=1e-6, dropout=False, extra_row="ones").anchored(z0)
+    score = PublishedPenalty(dec, eps=1e-6, dropout=False, extra_row="ones").anchored(
+        z0
+    )
     exact = sc.ScaLES(dec, grad="cpa")
     torch.testing.assert_close(score(z0), exact.log_det(z0), rtol=1e-5, atol=1e-5)
     z = z0.clone().requires_grad_(True)
@@ -64,14 +66,18 @@ def test_ga_anchors_once_per_ascent():
     dec = MLPDecoder().double().requires_grad_(False)
     X0 = torch.randn(2, 3, 3, dtype=torch.float64)
     acq = lambda X: -(X - 1).square().sum((-1, -2))  # noqa: E731
-    X, _ = gen_candidates_normalized_ga(X0, acq, Counting(dec, dropout=False), lam=0.5, lr=0.1, n_steps=4)
+    X, _ = gen_candidates_normalized_ga(
+        X0, acq, Counting(dec, dropout=False), lam=0.5, lr=0.1, n_steps=4
+    )
     assert calls == [torch.Size([6, 3])]
     assert not torch.allclose(X, X0)
     # the penalty moves the ascent: not the plain (lam = 0) path
     plain, _ = gen_candidates_normalized_ga(X0, acq, None, lam=0.0, lr=0.1, n_steps=4)
     assert not torch.allclose(X, plain)
     # and its step is the unit acquisition step plus lam times the unit penalty step
-    one, _ = gen_candidates_normalized_ga(X0, acq, Counting(dec, dropout=False), lam=0.5, lr=0.1, n_steps=1)
+    one, _ = gen_candidates_normalized_ga(
+        X0, acq, Counting(dec, dropout=False), lam=0.5, lr=0.1, n_steps=1
+    )
     score = Counting(dec, dropout=False).anchored(X0.reshape(-1, 3))
     Z = X0.clone().requires_grad_(True)
     (g_acq,) = torch.autograd.grad(acq(Z).sum(), Z)

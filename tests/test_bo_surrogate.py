@@ -15,7 +15,6 @@ from scales_core.bo import (
     surrogate_state,
 )
 
-
 # one torch thread: bit-for-bit runs and no oversubscription under Dask
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -23,7 +23,16 @@ def test_source_has_one_parameters_cell_and_no_outputs(path):
 @pytest.mark.parametrize("path", BOOK, ids=lambda p: p.name)
 def test_book_notebook_was_executed(path):
     cells = json.loads(path.read_text())["cells"]
-    missing = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and c.get("execution_count") is None]
+    missing = [
+        i
+        for i, c in enumerate(cells)
+        if c["cell_type"] == "code" and c.get("execution_count") is None
+    ]
     assert not missing, f"{path.name}: code cells {missing} were not executed"
-    errors = [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [
+        o
+        for c in cells
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert not errors

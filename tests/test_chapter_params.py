@@ -36,27 +36,45 @@ def _build(notebook: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     (book / "_config.yml").write_text(
         "title: t\nexecute:\n  execute_notebooks: 'off'\nbibtex_bibfiles:\n  - references.bib\n"
         "parse:\n  myst_enable_extensions: [dollarmath, amsmath]\n"
-        "sphinx:\n  config:\n    suppress_warnings: ['mystnb.unknown_mime_type']\n")
+        "sphinx:\n  config:\n    suppress_warnings: ['mystnb.unknown_mime_type']\n"
+    )
     shutil.copy(ROOT / "book" / "references.md", book / "references.md")
-    (book / "_toc.yml").write_text("format: jb-book\nroot: chapter\nchapters:\n  - file: references\n")
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: chapter\nchapters:\n  - file: references\n"
+    )
     jb = Path(sys.executable).with_name("jupyter-book")
-    return subprocess.run([str(jb), "build", str(book), "-W", "--keep-going"],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [str(jb), "build", str(book), "-W", "--keep-going"],
+        capture_output=True,
+        text=True,
+    )
 
 
-@pytest.mark.skipif(not (COMMITTED / "protocols.csv").exists(), reason="committed results missing")
+@pytest.mark.skipif(
+    not (COMMITTED / "protocols.csv").exists(), reason="committed results missing"
+)
 def test_chapter_3_with_one_dataset_and_a_fresh_results_dir(tmp_path, monkeypatch):
     before = _digest(COMMITTED)
     fresh = tmp_path / "va"
-    text = _execute(CHAPTER_3, tmp_path, monkeypatch,
-                    {**SMALL, "recompute": True, "results_dir": str(fresh)})
-    assert (fresh / "expressions.json").exists() and not (fresh / "smiles.json").exists()
+    text = _execute(
+        CHAPTER_3,
+        tmp_path,
+        monkeypatch,
+        {**SMALL, "recompute": True, "results_dir": str(fresh)},
+    )
+    assert (fresh / "expressions.json").exists() and not (
+        fresh / "smiles.json"
+    ).exists()
     assert "expressions: notebooks/03_validity_auroc.ipynb" in text
     built = _build(tmp_path / CHAPTER_3.name, tmp_path)
     assert built.returncode == 0, built.stderr[-3000:] + built.stdout[-3000:]
     # a second recompute into the same folder is refused before anything is run
     (tmp_path / "again").mkdir()
     with pytest.raises(pm.PapermillExecutionError, match="overwrite=True"):
-        _execute(CHAPTER_3, tmp_path / "again", monkeypatch,
-                 {**SMALL, "recompute": True, "results_dir": str(fresh)})
+        _execute(
+            CHAPTER_3,
+            tmp_path / "again",
+            monkeypatch,
+            {**SMALL, "recompute": True, "results_dir": str(fresh)},
+        )
     assert _digest(COMMITTED) == before  # committed results untouched

@@ -25,8 +25,11 @@ def figure():
 
 
 def table(text="   a\n0  1"):
-    return new_output("execute_result", data={"text/html": TABLE, "text/plain": text},
-                      execution_count=1)
+    return new_output(
+        "execute_result",
+        data={"text/html": TABLE, "text/plain": text},
+        execution_count=1,
+    )
 
 
 def chapter(elapsed="1.2 s", with_figure=True, error=False):
@@ -35,20 +38,27 @@ def chapter(elapsed="1.2 s", with_figure=True, error=False):
     params.metadata["tags"] = ["parameters"]
     injected = new_code_cell("n = 5")  # papermill: a new random id every run
     injected.metadata["tags"] = ["injected-parameters"]
-    plot = new_code_cell("plt.plot(x)\nplt.show()", id="plot",
-                         outputs=[figure()] if with_figure else [])
+    plot = new_code_cell(
+        "plt.plot(x)\nplt.show()", id="plot", outputs=[figure()] if with_figure else []
+    )
     if error:
-        plot.outputs.append(new_output("error", ename="RuntimeError", evalue="boom",
-                                       traceback=[]))
-    return new_notebook(cells=[
-        new_markdown_cell("# Chapter"),
-        params,
-        injected,
-        new_code_cell("df", id="table", outputs=[table()]),
-        new_code_cell("print(t)", id="timing",
-                      outputs=[new_output("stream", name="stdout", text=f"took {elapsed}\n")]),
-        plot,
-    ])
+        plot.outputs.append(
+            new_output("error", ename="RuntimeError", evalue="boom", traceback=[])
+        )
+    return new_notebook(
+        cells=[
+            new_markdown_cell("# Chapter"),
+            params,
+            injected,
+            new_code_cell("df", id="table", outputs=[table()]),
+            new_code_cell(
+                "print(t)",
+                id="timing",
+                outputs=[new_output("stream", name="stdout", text=f"took {elapsed}\n")],
+            ),
+            plot,
+        ]
+    )
 
 
 def test_identical_structure_passes_despite_different_text():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import needs_data
 
 from scales_core import data, sources
 from scales_core.grammar import ExpressionSyntaxError, _Parser, parse_expression
@@ -21,7 +22,6 @@ from scales_core.grammar_sampling import (
     generate_expressions,
 )
 from scales_core.paths import DataNotFoundError
-from conftest import needs_data
 
 DATA = os.environ.get("SCALES_DATA_DIR")
 
@@ -74,6 +74,37 @@ def test_enumeration_structure() -> None:
     assert head == ["x+x+(x)+(x+x)", "x+x+(x)+(x+1)", "x+x+(x)+(x+2)"]
     assert max(len(s) for s in full) == 19
     assert max(parse_expression(s).n_rules for s in full[::97]) <= 15
+
+
+@pytest.mark.parametrize("n", [1000, 5000])
+def test_a_long_flat_expression_is_evaluated(n):
+    import numpy as np
+
+    from scales_core.grammar import evaluate_tree, parse_expression
+    from scales_core.tasks import is_valid_expression
+    from scales_core.tasks.objectives import expression_objective
+
+    text = "+".join(["x"] * n)
+    assert is_valid_expression(text)
+    x = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(evaluate_tree(parse_expression(text).tree, x), n * x)
+    out = expression_objective(text)
+    assert np.isfinite(out.value) or out.reason
+
+
+def test_iterative_evaluation_matches_numpy_on_nested_expressions():
+    import numpy as np
+
+    from scales_core.grammar import evaluate_tree, parse_expression
+
+    x = np.linspace(-2, 2, 7)
+    for text, want in [
+        ("1/3+x+sin(x*x)", 1 / 3 + x + np.sin(x * x)),
+        ("exp(x/2)*(3+x)", np.exp(x / 2) * (3 + x)),
+        ("x/2/3", x / 2 / 3),
+        ("sin(sin(sin(x)))", np.sin(np.sin(np.sin(x)))),
+    ]:
+        np.testing.assert_allclose(evaluate_tree(parse_expression(text).tree, x), want)
 
 
 # ------------------------------------------------------------------ expressions

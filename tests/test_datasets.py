@@ -116,8 +116,12 @@ TOY = Dataset(
     bo=BODefaults(n_init=12, n_steps=2, q=2, lr=0.5, half_width=3.0),
     description="toy: words over {a, b}",
 )
-TOY_TASK = Task("toy_count_a", "toy", _toy_objective,
-                lambda s: None if _toy_valid(s) else "does not start with 'a'")
+TOY_TASK = Task(
+    "toy_count_a",
+    "toy",
+    _toy_objective,
+    lambda s: None if _toy_valid(s) else "does not start with 'a'",
+)
 
 
 @pytest.fixture
@@ -138,14 +142,17 @@ def test_bo_model_names_the_problems_checkpoint(toy):
     from scales_core.bo import problem_info
 
     assert problem_info("toy_count_a")["checkpoint"] == "toy_mlp"
-    other = replace(TOY, models=("toy_mlp", "toy_other"),
-                    bo=replace(TOY.bo, model="toy_other"))
+    other = replace(
+        TOY, models=("toy_mlp", "toy_other"), bo=replace(TOY.bo, model="toy_other")
+    )
     unregister("toy_ab")
     register(other)
     try:
         assert other.bo_model == "toy_other" and other.model == "toy_mlp"
         assert problem_info("toy_count_a")["checkpoint"] == "toy_other"
-        assert problem_info("toy_count_a", checkpoint="toy_mlp")["checkpoint"] == "toy_mlp"
+        assert (
+            problem_info("toy_count_a", checkpoint="toy_mlp")["checkpoint"] == "toy_mlp"
+        )
     finally:
         unregister("toy_ab")
         register(TOY)
@@ -160,9 +167,16 @@ def test_builtin_records():
     assert dataset_for_task("logp") is SMILES
     for task in ("ranolazine_mpo", "perindopril_mpo", "zaleplon_mpo"):
         assert dataset_for_task(task) is SELFIES
-    assert (EXPRESSIONS.positions, SMILES.positions, SELFIES.positions) == (None, 30, 60)
+    assert (EXPRESSIONS.positions, SMILES.positions, SELFIES.positions) == (
+        None,
+        30,
+        60,
+    )
     assert (EXPRESSIONS.validity.name, SMILES.validity.name, SELFIES.validity.name) == (
-        "grammar", "rdkit", "filters")
+        "grammar",
+        "rdkit",
+        "filters",
+    )
     assert EXPRESSIONS.bo == BODefaults(500, 100, 5, 0.5, 3.0)
     assert (SMILES.bo.n_init, SMILES.bo.lr) == (500, 0.01)
     # logP's BO runs on the record's default GRU (chapter 5: GA's validity matches)
@@ -174,9 +188,14 @@ def test_builtin_records():
     from scales_core.sweep import run_config
 
     config = run_config("zaleplon_mpo")
-    assert config.surrogate.hidden == (1000, 500, 50) and config.surrogate.features == 12
+    assert (
+        config.surrogate.hidden == (1000, 500, 50) and config.surrogate.features == 12
+    )
     assert run_config("zaleplon_mpo", surrogate="exact").surrogate.kind == "exact"
-    assert run_config("expressions").surrogate == run_config("expressions", surrogate="exact").surrogate
+    assert (
+        run_config("expressions").surrogate
+        == run_config("expressions", surrogate="exact").surrogate
+    )
     assert dataset_for_model("smiles_lstm_0.1") is SMILES
     assert dataset_for_kind("char_expressions") is EXPRESSIONS
     assert EXPRESSIONS.training.char_sizes["max_len"] == 19
@@ -204,8 +223,13 @@ def test_registry_errors(toy):
 
 def test_vae_protocol():
     assert isinstance(ToyVAE(), VAE)
-    cfg = sc.models.CharVAEConfig(vocab_size=15, max_len=19, latent_dim=25,
-                                  conv_channels=(2, 3, 4), conv_kernels=(2, 3, 4))
+    cfg = sc.models.CharVAEConfig(
+        vocab_size=15,
+        max_len=19,
+        latent_dim=25,
+        conv_channels=(2, 3, 4),
+        conv_kernels=(2, 3, 4),
+    )
     vocab = list(tokens.EXPRESSIONS_VOCAB)
     assert isinstance(sc.models.CharVAE(cfg, vocab, pad_index=14), VAE)
     assert not isinstance(MLPDecoder(), VAE)
@@ -226,23 +250,63 @@ def test_toy_record_runs_everywhere(toy):
 
     for protocol in PROTOCOLS:
         frame, summary = run_validity_experiment(
-            toy, n=5, n_calibration=5, uc_samples=(2, 2), protocol=protocol,
+            toy,
+            n=5,
+            n_calibration=5,
+            uc_samples=(2, 2),
+            protocol=protocol,
             rho_grid=(0.1, 1.0, 10.0),
         )
         assert summary["dataset"] == "toy_ab" and summary["model"] == "toy_mlp"
         assert len(frame) == 5 * len(PROTOCOLS[protocol])
-        assert set(summary["auroc"]) == {"scales", "uncertainty", "prior", "polarity",
-                                         "likelihood", "log_det", "forward_c",
-                                         "forward_inv_c", "log_det_clip12"}
+        assert set(summary["auroc"]) == {
+            "scales",
+            "uncertainty",
+            "prior",
+            "polarity",
+            "likelihood",
+            "log_det",
+            "forward_c",
+            "forward_inv_c",
+            "log_det_clip12",
+        }
 
     problem = make_problem("toy_count_a", seed=0)
     assert problem.info == dict(checkpoint="toy_mlp", n_init=12, data_seed=0)
     # invalid items of the first draw are replaced: n_init valid labelled points
     assert all(_toy_valid(s) for s in problem.strings) and len(problem.strings) == 12
     assert not all(_toy_valid(s) for s in _toy_pool(12, 0)[:12])
-    config = BOConfig(n_steps=toy.bo.n_steps, q=toy.bo.q, lr=toy.bo.lr,
-                      half_width=toy.bo.half_width, mc_samples=32,
-                      surrogate=SurrogateConfig(maxiter_cold=20))
+    config = BOConfig(
+        n_steps=toy.bo.n_steps,
+        q=toy.bo.q,
+        lr=toy.bo.lr,
+        half_width=toy.bo.half_width,
+        mc_samples=32,
+        surrogate=SurrogateConfig(maxiter_cold=20),
+    )
     data = run_bo(problem, "scales_0.5", seed=0, config=config, progress=False)
     assert len(data.oracle) == 2 * toy.bo.q
     assert all(math.isfinite(c["scales"]) for c in data.oracle)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_training_without_heldout_file_holds_out_lines(tmp_path):
+    from scales_core.datasets import load_training_strings
+
+    path = tmp_path / "lines.txt"
+    path.write_text("\n".join(f"C{'C' * i}O" for i in range(10)))
+    train, held, _ = load_training_strings("selfies_transformer", None, 3, 0, str(path))
+    assert held == ["CO", "CCO", "CCCO"] and len(train) == 7
+    assert not set(train) & set(held)
+
+
+def test_a_string_is_not_a_tuple_of_objectives():
+    import dataclasses
+
+    from scales_core.datasets import get_dataset
+
+    record = get_dataset("expressions")
+    with pytest.raises(ValueError, match=r"objectives must be a tuple.*\('my_task',\)"):
+        dataclasses.replace(record, objectives="my_task")
+    with pytest.raises(ValueError, match="repeats"):
+        dataclasses.replace(record, objectives=("a", "a"))

@@ -250,7 +250,7 @@ def test_bo_config_device_checked():
 
 def test_device_is_not_part_of_a_runs_identity():
     """A CPU run may be resumed on a GPU; old headers have no device field."""
-    from scales_core.bo.records import header_differences
+    from scales_core.bo.run_record import header_differences
 
     old = {"task": "t", "parameters": {"q": 5}}
     new = {"task": "t", "parameters": {"q": 5, "device": "cuda:0"}}
@@ -269,14 +269,45 @@ def test_training_on_device(tmp_path, device):
     data.write_text("\n".join(["CCO", "c1ccccc1", "CC(=O)NC", "OCC#N", "C1CCNC1"] * 3))
     held = tmp_path / "held.txt"
     held.write_text("\n".join(["CCCO", "c1ccoc1", "CCCN"]))
-    record = train.main([
-        "--model", "selfies_transformer", "--out", str(tmp_path / "run"),
-        "--train-file", str(data), "--heldout-file", str(held), "--batch-size", "4",
-        "--n-prior", "4", "--no-progress", "--checkpoint-minutes", "0",
-        "--warmup-steps", "1", "--max-steps", "2", "--device", str(device),
-        "--d-model", "16", "--n-heads", "2", "--enc-layers", "1", "--dec-layers", "1",
-        "--latent-dim", "8", "--n-memory", "2", "--max-len", "20",
-    ])
+    record = train.main(
+        [
+            "--model",
+            "selfies_transformer",
+            "--out",
+            str(tmp_path / "run"),
+            "--train-file",
+            str(data),
+            "--heldout-file",
+            str(held),
+            "--batch-size",
+            "4",
+            "--n-prior",
+            "4",
+            "--no-progress",
+            "--checkpoint-minutes",
+            "0",
+            "--warmup-steps",
+            "1",
+            "--max-steps",
+            "2",
+            "--device",
+            str(device),
+            "--d-model",
+            "16",
+            "--n-heads",
+            "2",
+            "--enc-layers",
+            "1",
+            "--dec-layers",
+            "1",
+            "--latent-dim",
+            "8",
+            "--n-memory",
+            "2",
+            "--max-len",
+            "20",
+        ]
+    )
     assert record["steps"] == 2 and record["args"]["device"] == str(device)
     assert np.isfinite(record["final_metrics"]["recon"])
 
@@ -285,8 +316,16 @@ def test_training_device_checked(tmp_path):
     from scales_core import train
 
     with pytest.raises(SystemExit, match="--device"):
-        train.main(["--model", "char_expressions", "--out", str(tmp_path / "r"),
-                    "--device", "tpu"])
+        train.main(
+            [
+                "--model",
+                "char_expressions",
+                "--out",
+                str(tmp_path / "r"),
+                "--device",
+                "tpu",
+            ]
+        )
 
 
 def test_validity_scores_on_device(device):
@@ -295,7 +334,9 @@ def test_validity_scores_on_device(device):
 
     z = torch.randn(6, 4, dtype=torch.float64)
     cpu = score_draw(char_decoder(L=15).double(), z, positions=8, batch_size=4)
-    here = score_draw(char_decoder(L=15).double().to(device), z, positions=8, batch_size=4)
+    here = score_draw(
+        char_decoder(L=15).double().to(device), z, positions=8, batch_size=4
+    )
     for key in cpu:
         np.testing.assert_allclose(here[key], cpu[key], rtol=1e-6, atol=1e-6)
 
@@ -330,6 +371,15 @@ def test_chunked_score_with_graphs_matches_whole_eager(grad):
 def test_sweep_checks_the_device_before_any_worker(tmp_path):
     from scales_core import sweep
 
-    args = ["--methods", "ga", "--out", str(tmp_path), "--steps", "1", "--device", "tpu"]
+    args = [
+        "--methods",
+        "ga",
+        "--out",
+        str(tmp_path),
+        "--steps",
+        "1",
+        "--device",
+        "tpu",
+    ]
     assert sweep.main(args) == 2
     assert not any(tmp_path.iterdir())

@@ -31,24 +31,34 @@ def test_odd_lengths_are_never_valid():
     assert not any(dyck.is_dyck(w) for w in _all_words(3))
 
 
-@pytest.mark.parametrize("word, reason", [
-    ("", "empty word"),
-    (")(", "')' at position 0 closes nothing"),
-    ("(]", "']' at position 1 closes '('"),
-    ("([)]", "')' at position 2 closes '['"),
-    ("(()", "1 bracket(s) left open"),
-    ("(x)", "symbol 'x' at position 1"),
-    ("( )", "symbol ' ' at position 1"),
-])
+@pytest.mark.parametrize(
+    "word, reason",
+    [
+        ("", "empty word"),
+        (")(", "')' at position 0 closes nothing"),
+        ("(]", "']' at position 1 closes '('"),
+        ("([)]", "')' at position 2 closes '['"),
+        ("(()", "1 bracket(s) left open"),
+        ("(x)", "symbol 'x' at position 1"),
+        ("( )", "symbol ' ' at position 1"),
+    ],
+)
 def test_invalid_reasons(word, reason):
     assert reason in dyck.invalid_reason(word)
     assert not dyck.is_dyck(word)
 
 
-@pytest.mark.parametrize("word, expected", [
-    ("()", 1), ("[]()", 1), ("([])", 2), ("[()()]", 2), ("(([[]]))", 4),
-    ("(" * 8 + ")" * 8, 8),
-])
+@pytest.mark.parametrize(
+    "word, expected",
+    [
+        ("()", 1),
+        ("[]()", 1),
+        ("([])", 2),
+        ("[()()]", 2),
+        ("(([[]]))", 4),
+        ("(" * 8 + ")" * 8, 8),
+    ],
+)
 def test_depth(word, expected):
     assert dyck.is_dyck(word) and dyck.invalid_reason(word) is None
     assert dyck.depth(word) == expected
@@ -90,8 +100,15 @@ def test_generate_is_uniform_given_the_length():
     assert chi2 < 24.3  # the 0.999 quantile of chi-square(7)
 
 
-@pytest.mark.parametrize("bad", [dict(n=-1, seed=0), dict(n=2, seed=-1),
-                                 dict(n=2, seed=0, max_len=1), dict(n=True, seed=0)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(n=-1, seed=0),
+        dict(n=2, seed=-1),
+        dict(n=2, seed=0, max_len=1),
+        dict(n=True, seed=0),
+    ],
+)
 def test_generate_refuses_bad_arguments(bad):
     with pytest.raises(ValueError, match="must be an int"):
         dyck.generate(**bad)

@@ -13,8 +13,14 @@ from scales_core.models import CharDecoder, CharVAEConfig
 
 def small_char_decoder(cell):
     cfg = CharVAEConfig(
-        vocab_size=6, max_len=5, latent_dim=3, hidden=8, num_layers=2, cell=cell,
-        conv_channels=(2, 2, 2), conv_kernels=(2, 2, 2),
+        vocab_size=6,
+        max_len=5,
+        latent_dim=3,
+        hidden=8,
+        num_layers=2,
+        cell=cell,
+        conv_channels=(2, 2, 2),
+        conv_kernels=(2, 2, 2),
     )
     return CharDecoder(cfg).double().eval()
 
@@ -47,7 +53,13 @@ def test_char_decoder_logits_match_torch_rnn(cell):
     z = torch.randn(3, 3, dtype=torch.float64)
     ctx = dec.project(z)
     ref, _ = dec.gru(ctx.unsqueeze(1).expand(-1, dec.cfg.max_len, -1))
-    logits = [dec.out(torch.cat([ref[:, 0], dec.output_projection(torch.zeros(3, 6).double())], -1))]
+    logits = [
+        dec.out(
+            torch.cat(
+                [ref[:, 0], dec.output_projection(torch.zeros(3, 6).double())], -1
+            )
+        )
+    ]
     for t in range(1, dec.cfg.max_len):
         q = dec.output_projection(torch.softmax(logits[-1], -1))
         logits.append(dec.out(torch.cat([ref[:, t], q], -1)))
@@ -73,7 +85,9 @@ def test_jacobian_shape_and_unknown_method():
 
 
 def test_layernorm_second_order_through_jvp_warns():
-    net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.LayerNorm(8), torch.nn.Linear(8, 6)).double()
+    net = torch.nn.Sequential(
+        torch.nn.Linear(3, 8), torch.nn.LayerNorm(8), torch.nn.Linear(8, 6)
+    ).double()
 
     class Dec(torch.nn.Module):
         def __init__(self):
@@ -87,4 +101,32 @@ def test_layernorm_second_order_through_jvp_warns():
     with pytest.warns(RuntimeWarning, match="LayerNorm"):
         sc.decoder_jacobian(Dec(), z)
     # reverse mode is right: its second derivatives pass gradcheck
-    assert torch.autograd.gradcheck(lambda x: sc.decoder_jacobian(Dec(), x, method="reverse"), (z,))
+    assert torch.autograd.gradcheck(
+        lambda x: sc.decoder_jacobian(Dec(), x, method="reverse"), (z,)
+    )
+
+
+class OwnJacobian(MLPDecoder):
+    def __init__(self, how):
+        super().__init__()
+        self.how = how
+
+    def logits_and_jacobian(self, z):
+        logits, A = sc.logits_and_jacobian(self.net_only, z, "reverse")
+        if self.how == "transposed":
+            A = A.transpose(1, 2)
+        elif self.how == "permuted":
+            A = A[:, :, torch.tensor([1, 2, 0])]
+        return logits, A
+
+    def net_only(self, z):
+        return MLPDecoder.forward(self, z)
+
+
+def test_own_jacobian_is_checked():
+    z = torch.randn(2, 3)
+    assert sc.ScaLES(OwnJacobian("right"))(z).isfinite().all()
+    with pytest.raises(ValueError, match="shape"):
+        sc.ScaLES(OwnJacobian("transposed"))(z)
+    with pytest.raises(ValueError, match="finite differences"):
+        sc.ScaLES(OwnJacobian("permuted"))(z)

@@ -17,12 +17,39 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "scales_core"
 
-SCORE_CORE = ("score", "jacobian", "baselines", "uncertainty", "acquisition",
-              "reference", "_checks", "batching")
-ABOVE_SCORE_CORE = ("models", "data", "tokens", "tasks", "bo", "datasets", "paths",
-                    "sources", "validity_auroc", "train", "sweep")
-BELOW_RECORDS = ("models", "data", "tokens", "tasks", "grammar", "grammar_sampling",
-                 "sources", "paths")
+SCORE_CORE = (
+    "score",
+    "jacobian",
+    "baselines",
+    "uncertainty",
+    "acquisition",
+    "reference",
+    "_checks",
+    "batching",
+)
+ABOVE_SCORE_CORE = (
+    "models",
+    "data",
+    "tokens",
+    "tasks",
+    "bo",
+    "datasets",
+    "paths",
+    "sources",
+    "validity_auroc",
+    "train",
+    "sweep",
+)
+BELOW_RECORDS = (
+    "models",
+    "data",
+    "tokens",
+    "tasks",
+    "grammar",
+    "grammar_sampling",
+    "sources",
+    "paths",
+)
 
 
 def _modules() -> dict[str, Path]:
@@ -50,8 +77,12 @@ def _imports(name: str, top_level_only: bool) -> set[str]:
             node = stack.pop()
             nodes.append(node)
             if isinstance(node, (ast.If, ast.Try)):
-                stack.extend(node.body + node.orelse + getattr(node, "finalbody", [])
-                             + [h for x in getattr(node, "handlers", []) for h in x.body])
+                stack.extend(
+                    node.body
+                    + node.orelse
+                    + getattr(node, "finalbody", [])
+                    + [h for x in getattr(node, "handlers", []) for h in x.body]
+                )
     found = set()
     for node in nodes:
         if isinstance(node, ast.Import):
@@ -80,8 +111,9 @@ def _top(module: str) -> str:
 @pytest.mark.parametrize("core", SCORE_CORE)
 def test_score_core_imports_no_upper_layer(core):
     name = f"scales_core.{core}"
-    bad = sorted(m for m in _imports(name, top_level_only=False)
-                 if _top(m) in ABOVE_SCORE_CORE)
+    bad = sorted(
+        m for m in _imports(name, top_level_only=False) if _top(m) in ABOVE_SCORE_CORE
+    )
     assert not bad, f"{name} imports {bad}"
 
 
@@ -90,13 +122,16 @@ def test_lower_layers_never_import_the_records(lower):
     names = [m for m in MODULES if _top(m) == lower]
     assert names
     for name in names:
-        bad = sorted(m for m in _imports(name, top_level_only=False)
-                     if _top(m) == "datasets")
+        bad = sorted(
+            m for m in _imports(name, top_level_only=False) if _top(m) == "datasets"
+        )
         assert not bad, f"{name} imports {bad}"
 
 
 def test_data_and_tokens_do_not_import_each_other_anywhere():
-    assert "scales_core.data" not in _imports("scales_core.tokens", top_level_only=False)
+    assert "scales_core.data" not in _imports(
+        "scales_core.tokens", top_level_only=False
+    )
 
 
 def test_no_import_cycle_at_import_time():
@@ -108,7 +143,7 @@ def test_no_import_cycle_at_import_time():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append(trail[trail.index(nxt):] + [nxt])
+                cycles.append(trail[trail.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, trail + [nxt])
         state[node] = 2
@@ -117,15 +152,29 @@ def test_no_import_cycle_at_import_time():
         if module not in state:
             visit(module, [module])
     # a package __init__ re-exporting its submodules is not a cycle of its own
-    cycles = [c for c in cycles
-              if not any(c[i + 1].startswith(c[i] + ".") for i in range(len(c) - 1))]
+    cycles = [
+        c
+        for c in cycles
+        if not any(c[i + 1].startswith(c[i] + ".") for i in range(len(c) - 1))
+    ]
     assert not cycles, cycles
 
 
-@pytest.mark.parametrize("module", ["scales_core.tokens", "scales_core.data",
-                                    "scales_core.datasets", "scales_core.uncertainty"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "scales_core.tokens",
+        "scales_core.data",
+        "scales_core.datasets",
+        "scales_core.uncertainty",
+    ],
+)
 def test_each_module_imports_alone(module):
     """A fresh interpreter imports the module first (no circular-import error)."""
-    run = subprocess.run([sys.executable, "-c", f"import {module}"],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr[-2000:]

@@ -7,13 +7,13 @@ import torch
 from conftest import MLPDecoder
 
 import scales_core as sc
+from scales_core.logdet import log_det_pinv
 from scales_core.reference import (
     first_release_gradient,
     first_release_positions,
     naive_forward_score,
     published_score,
 )
-from scales_core.score import log_det_pinv
 
 
 def test_first_release_is_eq13_with_a_bare_prior():
@@ -93,7 +93,9 @@ def test_dropout_makes_it_random_and_mode_is_restored():
         assert not torch.allclose(a, b)
         assert not dec.training
     # the first release runs in eval mode: deterministic
-    torch.testing.assert_close(published_score(dec, z, "first"), published_score(dec, z, "first"))
+    torch.testing.assert_close(
+        published_score(dec, z, "first"), published_score(dec, z, "first")
+    )
     with pytest.raises(ValueError, match="release"):
         published_score(dec, z, "second")
 
@@ -118,20 +120,25 @@ def _same_bits_when_the_decoder_stops():
 
     dec = small_char_decoder("gru").float()
     calls = []
-    dec.register_forward_hook(lambda m, args, kwargs, out: calls.append(out.shape[1]),
-                              with_kwargs=True)
+    dec.register_forward_hook(
+        lambda m, args, kwargs, out: calls.append(out.shape[1]), with_kwargs=True
+    )
     z = torch.randn(3, 3)
     logits, A = published_jacobian(dec, z, eps=1e-3, dropout=False, positions=2)
-    full_logits, full_A = published_jacobian(lambda x: dec(x), z, eps=1e-3, dropout=False)
+    full_logits, full_A = published_jacobian(
+        lambda x: dec(x), z, eps=1e-3, dropout=False
+    )
     assert calls == [2, 5]  # the plain function is decoded to the end, then trimmed
-    assert torch.equal(logits, full_logits[:, :2]) and torch.equal(A, full_A[:, : 2 * 6])
+    assert torch.equal(logits, full_logits[:, :2]) and torch.equal(
+        A, full_A[:, : 2 * 6]
+    )
     zd = z.double().requires_grad_(True)
     pen = ReleasePenalty(dec, logit_clip=12.0, positions=2)
     v = pen(zd)
     assert calls[-1] == 2
-    g, = torch.autograd.grad(v.sum(), zd)
+    (g,) = torch.autograd.grad(v.sum(), zd)
     ref = ReleasePenalty(lambda x: dec(x), logit_clip=12.0, positions=2)
     zr = z.double().requires_grad_(True)
     vr = ref(zr)
-    gr, = torch.autograd.grad(vr.sum(), zr)
+    (gr,) = torch.autograd.grad(vr.sum(), zr)
     assert torch.equal(v, vr) and torch.equal(g, gr)

@@ -9,9 +9,9 @@ import torch
 from conftest import TOL, GRUDecoder, LinearDecoder, MLPDecoder
 
 import scales_core as sc
+from scales_core.logdet import log_det_forward, log_det_paper
 from scales_core.reference import naive_forward_score as naive_forward
 from scales_core.reference import naive_paper_score as naive_paper
-from scales_core.score import log_det_forward, log_det_paper
 
 
 @pytest.mark.parametrize("make", [MLPDecoder, GRUDecoder], ids=["mlp", "gru"])
@@ -162,7 +162,10 @@ def test_finite_for_logit_gaps_up_to_300(formula):
     dec = LinearDecoder(W, b.reshape(-1), L, D)
     naive = naive_paper if formula == "paper" else naive_forward
     torch.testing.assert_close(
-        sc.ScaLES(dec, formula=formula)(z.detach()), naive(dec, z.detach()), rtol=1e-7, atol=1e-6
+        sc.ScaLES(dec, formula=formula)(z.detach()),
+        naive(dec, z.detach()),
+        rtol=1e-7,
+        atol=1e-6,
     )
 
 
@@ -219,13 +222,17 @@ def test_bad_decoder_output_raises(jacobian):
         return z.repeat(1, 4)  # (B, 4d): no (L, D) axes
 
     with pytest.raises(ValueError, match="shape"):
-        sc.ScaLES(flat_decoder, jacobian=jacobian)(torch.randn(2, 3, dtype=torch.float64))
+        sc.ScaLES(flat_decoder, jacobian=jacobian)(
+            torch.randn(2, 3, dtype=torch.float64)
+        )
 
     def nan_decoder(z):
         return torch.full((z.shape[0], 4, 5), float("nan"), dtype=z.dtype) + z.sum()
 
     with pytest.raises(ValueError, match="non-finite"):
-        sc.ScaLES(nan_decoder, jacobian=jacobian)(torch.randn(2, 3, dtype=torch.float64))
+        sc.ScaLES(nan_decoder, jacobian=jacobian)(
+            torch.randn(2, 3, dtype=torch.float64)
+        )
 
 
 def test_bad_constructor_arguments(mlp_decoder):
@@ -249,7 +256,11 @@ def test_too_few_positions_for_latent_dim():
 @pytest.mark.parametrize("scale", [1.0, 0.1, 0.001])
 def test_prior_score_at_a_scale_is_the_gaussian_log_density(scale):
     z = scale * torch.randn(6, 5, dtype=torch.float64)
-    expected = torch.distributions.Normal(0.0, torch.tensor(scale, dtype=torch.float64)).log_prob(z).sum(-1)
+    expected = (
+        torch.distributions.Normal(0.0, torch.tensor(scale, dtype=torch.float64))
+        .log_prob(z)
+        .sum(-1)
+    )
     torch.testing.assert_close(sc.prior_score(z, scale), expected)
     z.requires_grad_(True)
     (grad,) = torch.autograd.grad(sc.prior_score(z, scale).sum(), z)

@@ -18,7 +18,7 @@ from torch import nn
 
 import scales_core as sc
 from scales_core.batching import map_batches
-from scales_core.score import log_det_forward, log_det_paper
+from scales_core.logdet import log_det_forward, log_det_paper
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPRESSIONS = "checkpoints/paper/expressions_gru_1/w.pth"
@@ -366,7 +366,12 @@ def peak_bytes(name: str, batch: int) -> int:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     out = subprocess.run(
         [sys.executable, "-c", _MEASURE, name, str(batch)],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+        check=True,
     )
     return int(out.stdout.split()[-1])
 
@@ -376,6 +381,25 @@ def peak_bytes(name: str, batch: int) -> int:
 @needs_data(EXPRESSIONS)
 def test_exact_gradient_memory_expressions_b2000():
     assert peak_bytes("expressions_gru_1", 2000) < 2 * 1024**3
+
+
+@pytest.mark.parametrize("rows", [13, 30])
+def test_second_order_gradients_through_chunks_are_exact(rows):
+    dec = MLPDecoder(d=3, L=4, D=5).double().requires_grad_(False)
+    z0 = torch.randn(rows, 3, dtype=torch.float64)
+
+    def hessian_column(chunk):
+        z = z0.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(
+            sc.ScaLES(dec, chunk_size=chunk)(z).sum(), z, create_graph=True
+        )
+        (h,) = torch.autograd.grad(g[:, 0].sum(), z)
+        return g.detach(), h
+
+    g_chunked, h_chunked = hessian_column(4)
+    g_whole, h_whole = hessian_column(None)
+    torch.testing.assert_close(g_chunked, g_whole)
+    torch.testing.assert_close(h_chunked, h_whole)
 
 
 # --------------------------------------------------------------------------
@@ -415,16 +439,32 @@ _DECODERS = {
     "linear64": LinearDecoder(_W, torch.zeros(20, dtype=torch.float64), 4, 5),
     "ignores_last": IgnoresLast().double(),
 }
-_SPECIAL = [0.0, -0.0, 1e-300, 5e-324, 1e-30, 1e3, -1e6, 1e15, 1e20, -1e30, 1e200,
-            float("nan"), float("inf"), -float("inf")]
+_SPECIAL = [
+    0.0,
+    -0.0,
+    1e-300,
+    5e-324,
+    1e-30,
+    1e3,
+    -1e6,
+    1e15,
+    1e20,
+    -1e30,
+    1e200,
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+]
 _REGIMES = {
     "moderate": st.floats(-5, 5, width=64),
     "large": st.one_of(st.floats(-1e25, 1e25, width=64), st.sampled_from(HUGE)),
     "special": st.one_of(st.floats(-5, 5, width=64), st.sampled_from(_SPECIAL)),
 }
-_DTYPES = [torch.float64] * 4 + [torch.float32] * 4 + [
-    torch.float16, torch.bfloat16, torch.int64, torch.int32, torch.bool
-]
+_DTYPES = (
+    [torch.float64] * 4
+    + [torch.float32] * 4
+    + [torch.float16, torch.bfloat16, torch.int64, torch.int32, torch.bool]
+)
 
 
 def _sometimes(p: float):

@@ -7,8 +7,8 @@ import torch
 from conftest import MLPDecoder
 
 import scales_core as sc
+from scales_core.logdet import clip_logits, log_det_forward
 from scales_core.reference import naive_forward_score
-from scales_core.score import clip_logits, log_det_forward
 
 
 @pytest.mark.parametrize("normalizer", ["c", "inv_c"])
@@ -21,7 +21,10 @@ def test_forward_matches_the_naive_block_matrix(normalizer):
 
 def test_inv_c_row_stays_finite_for_large_logits():
     # logits of 50 to 400: c = e^400 overflows float64 in a naive 1/c; log space does not
-    logits = torch.randn(2, 3, 4, dtype=torch.float64) + torch.tensor([50.0, 400.0])[:, None, None]
+    logits = (
+        torch.randn(2, 3, 4, dtype=torch.float64)
+        + torch.tensor([50.0, 400.0])[:, None, None]
+    )
     A = torch.randn(2, 12, 2, dtype=torch.float64)
     for normalizer in ("c", "inv_c"):
         assert log_det_forward(logits, A, normalizer).isfinite().all()
@@ -68,7 +71,7 @@ def test_logit_clip_value_is_the_clamped_logits_value(formula):
     assert dec(z).abs().max() > 5
     clipped = sc.ScaLES(dec, formula=formula, logit_clip=5.0).log_det(z)
     logits, A = sc.logits_and_jacobian(dec, z)
-    fn = sc.score.log_det_paper if formula == "paper" else log_det_forward
+    fn = sc.logdet.log_det_paper if formula == "paper" else log_det_forward
     torch.testing.assert_close(clipped, fn(logits.clamp(-5, 5), A))
     assert not torch.allclose(clipped, sc.ScaLES(dec, formula=formula).log_det(z))
 

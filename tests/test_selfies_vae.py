@@ -18,8 +18,16 @@ SMILES = ["CCO", "c1ccccc1", "CC(=O)NC", "OCC#N", "C1CCNC1"]
 def tiny_vae(dtype=torch.float64, dropout=0.0, L=12, d=5):
     vocab = SelfiesVocab.build(to_selfies_tokens(s) for s in SMILES)
     cfg = SelfiesVAEConfig(
-        vocab_size=len(vocab), max_len=L, latent_dim=d, d_model=16, n_heads=2,
-        enc_layers=1, dec_layers=2, ff_mult=2, n_memory=2, dropout=dropout,
+        vocab_size=len(vocab),
+        max_len=L,
+        latent_dim=d,
+        d_model=16,
+        n_heads=2,
+        enc_layers=1,
+        dec_layers=2,
+        ff_mult=2,
+        n_memory=2,
+        dropout=dropout,
     )
     return SelfiesVAE(cfg, vocab).to(dtype).eval()
 

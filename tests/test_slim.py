@@ -10,9 +10,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 from scales_core.bo import read_run, run_bo
-from scales_core.results import load_sweep, proposal_norms, unmoved_proposals
-from scales_core.bo.records import compact_run
+from scales_core.bo.compaction import compact_run
 from scales_core.bo.slim import is_slim, main, pool_distances, slim_folder, slim_run
+from scales_core.results import load_sweep, proposal_norms, unmoved_proposals
 
 
 def test_pool_distances_match_a_per_proposal_loop():
@@ -20,8 +20,12 @@ def test_pool_distances_match_a_per_proposal_loop():
     init = rng.normal(size=(15, 3))
     latents = rng.normal(size=(9, 3))
     steps = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
-    spacing = np.median([min(np.linalg.norm(a - b) for j, b in enumerate(init) if j != i)
-                         for i, a in enumerate(init)])
+    spacing = np.median(
+        [
+            min(np.linalg.norm(a - b) for j, b in enumerate(init) if j != i)
+            for i, a in enumerate(init)
+        ]
+    )
     want = []
     for z, step in zip(latents, steps):
         pool = list(init) + [w for w, s in zip(latents, steps) if s < step]
@@ -46,8 +50,13 @@ def sweep(tmp_path_factory):
 
 
 def _chapter_numbers(folder):
-    runs = [run for _, run in sorted((str(p), r) for p, r in
-                                     ((p, read_run(p)) for p in folder.rglob("*.jsonl.gz")))]
+    runs = [
+        run
+        for _, run in sorted(
+            (str(p), r)
+            for p, r in ((p, read_run(p)) for p in folder.rglob("*.jsonl.gz"))
+        )
+    ]
     frame = load_sweep(folder).drop(columns=["path"], errors="ignore")
     norms, init_median = proposal_norms(runs)
     return frame, norms, init_median, unmoved_proposals(runs, rel_tol=0.05)
@@ -68,7 +77,9 @@ def test_slim_keeps_what_the_chapters_read(tmp_path, sweep):
     for path, size in sizes.items():
         run = read_run(path, complete_oracle=True)
         assert is_slim(run.oracle) and path.stat().st_size < size
-        assert "latents" not in run.init and (folder / "_init").exists()  # moved to the store
+        assert (
+            "latents" not in run.init and (folder / "_init").exists()
+        )  # moved to the store
         assert run.header["compacted"]["oracle_latents"].startswith("dropped")
     assert slim_folder(folder, progress=False) == []  # idempotent
     assert not list(folder.rglob("*.tmp"))
@@ -77,9 +88,13 @@ def test_slim_keeps_what_the_chapters_read(tmp_path, sweep):
 def test_unmoved_is_a_threshold_on_the_stored_distance(tmp_path, sweep):
     folder = tmp_path / "sweep"
     shutil.copytree(sweep, folder)
-    full = unmoved_proposals([read_run(p) for p in sorted(folder.rglob("*.gz"))], rel_tol=0.5)
+    full = unmoved_proposals(
+        [read_run(p) for p in sorted(folder.rglob("*.gz"))], rel_tol=0.5
+    )
     main([str(folder)])
-    slim = unmoved_proposals([read_run(p) for p in sorted(folder.rglob("*.gz"))], rel_tol=0.5)
+    slim = unmoved_proposals(
+        [read_run(p) for p in sorted(folder.rglob("*.gz"))], rel_tol=0.5
+    )
     pd.testing.assert_frame_equal(full, slim)
 
 

@@ -9,21 +9,23 @@ import pytest
 import torch
 from conftest import needs_data
 
-from scales_core.bo import PAPER_METHODS, RunRecord
+from scales_core import sweep
+from scales_core.bo import PAPER_METHODS, RunRecord, read_run
+from scales_core.bo.run_record import compacted_path
 from scales_core.results import (
     PAPER_B3_EXPRESSIONS,
     PAPER_TABLE2_VALIDITY,
     load_step_times,
+    load_sweep,
     means_on_seeds,
     paper_table,
     proposal_ranking,
+    summarize_sweep,
     top_values,
     trajectories,
     trajectory_bands,
 )
-from scales_core.bo.records import compacted_path
 from scales_core.sweep import main, run_path, run_sweep
-from scales_core.results import load_sweep, summarize_sweep
 
 CKPT = "checkpoints/paper/expressions_gru_1/w.pth"
 TINY = dict(n_init=12, q=2)
@@ -90,15 +92,19 @@ def test_summary_numbers(tmp_path):
 
 def test_top_k_counts_each_value_once(tmp_path):
     # the same solution proposed three times counts once, as in the published analysis
-    fake_run(tmp_path, "ga", 0, [(3.0, 0.0), (3.0, 0.0), (None, 0.0), (3.0, 0.0), (1.0, 0.0)])
+    fake_run(
+        tmp_path, "ga", 0, [(3.0, 0.0), (3.0, 0.0), (None, 0.0), (3.0, 0.0), (1.0, 0.0)]
+    )
     table = summarize_sweep(tmp_path, k=2).set_index("method")
     assert table.loc["ga", "top10_mean"] == pytest.approx((3.0 + 1.0) / 2)
     repeats = summarize_sweep(tmp_path, k=2, distinct=False).set_index("method")
     assert repeats.loc["ga", "top10_mean"] == pytest.approx(3.0)
     traj = trajectories(tmp_path, k=2)
-    torch.testing.assert_close(torch.tensor(traj["top_k"].tolist()),
-                               torch.tensor([math.nan, math.nan, math.nan, math.nan, 2.0]),
-                               equal_nan=True)
+    torch.testing.assert_close(
+        torch.tensor(traj["top_k"].tolist()),
+        torch.tensor([math.nan, math.nan, math.nan, math.nan, 2.0]),
+        equal_nan=True,
+    )
 
 
 def test_top_values_closed_form():
@@ -264,7 +270,8 @@ def test_cli_with_scheduler_address(tmp_path):
 
 
 def test_config_overrides_reach_the_run_config():
-    from scales_core.sweep import _parse_overrides, run_config
+    from scales_core.sweep import run_config
+    from scales_core.sweep.cli import _parse_overrides
 
     over = _parse_overrides(["half_width=0.3", "scales_prior=latent"])
     assert over == {"half_width": 0.3, "scales_prior": "latent"}
@@ -288,7 +295,11 @@ def test_run_config_takes_the_dataset_defaults_in_latent_scales():
     config = run_config("expressions")
     assert (config.n_steps, config.q, config.lr) == (100, 5, 0.5)
     # the box is 3 latent scales: eps_std 0.1 of the published expressions VAEs
-    assert config.half_width == pytest.approx(3 * record.latent_scale) == pytest.approx(0.3)
+    assert (
+        config.half_width
+        == pytest.approx(3 * record.latent_scale)
+        == pytest.approx(0.3)
+    )
     assert run_config("expressions", overrides={"half_width": 3.0}).half_width == 3.0
     assert run_config("expressions", steps=7, q=2).n_steps == 7
 
@@ -310,12 +321,16 @@ def test_paired_verdict_picks_best_member_on_shared_seeds(tmp_path):
     assert runs.loc[("scales_0.5", 1), "validity"] == 0.5
     assert ("scales_0.5", 2) not in runs.index
     verdict, pairs = paired_verdict(
-        frame, {"ScaLES": ["scales_0.5", "scales_2", "scales_0.8"], "none": ["prior_0.5"]}, k=1
+        frame,
+        {"ScaLES": ["scales_0.5", "scales_2", "scales_0.8"], "none": ["prior_0.5"]},
+        k=1,
     )
     assert list(verdict.index) == ["ScaLES"]
     row = verdict.loc["ScaLES"]
     assert row["best lambda"] == "scales_0.5" and row["paired seeds"] == 2
-    assert row["validity"] == pytest.approx(0.75) and row["validity GA"] == pytest.approx(0.5)
+    assert row["validity"] == pytest.approx(0.75) and row[
+        "validity GA"
+    ] == pytest.approx(0.5)
     # top-1: scales_0.5 (4, 1) against ga (1, 2): differences +3 and -1
     assert row["top-1 mean difference"] == pytest.approx(1.0)
     assert row["top-1 higher on"] == "1 of 2" and row["validity higher on"] == "1 of 2"
@@ -328,22 +343,30 @@ def test_checkpoint_is_part_of_the_run_header(tmp_path):
     from scales_core import sweep as sw
 
     config = sw.run_config("logp", 2, None, None, "cpa", "exact", "cpu", None)
-    own = sw._header("logp", "ga", 0, config, None, "smiles_gru_0.1")
-    default = sw._header("logp", "ga", 0, config, None)
+    own = sw.RunSpec(checkpoint="smiles_gru_0.1").header("logp", "ga", 0, config)
+    default = sw.RunSpec().header("logp", "ga", 0, config)
     assert own["problem"]["checkpoint"] == "smiles_gru_0.1"
     assert default["problem"]["checkpoint"] == "smiles_gru_1"
     path = run_path(tmp_path, "logp", "ga", 0)
     with RunRecord(path, {**default, "type": "header"}) as record:
         record.write({"type": "done"})
     with pytest.raises(ValueError, match="problem.checkpoint"):
-        sw.check_existing(["logp"], ["ga"], [0], tmp_path, {"logp": config},
-                          checkpoint="smiles_gru_0.1")
-    sw.check_existing(["logp"], ["ga"], [0], tmp_path, {"logp": config})  # same: no error
+        sw.check_existing(
+            ["logp"],
+            ["ga"],
+            [0],
+            tmp_path,
+            sw.RunSpec(checkpoint="smiles_gru_0.1"),
+            {"logp": config},
+        )
+    sw.check_existing(
+        ["logp"], ["ga"], [0], tmp_path, sw.RunSpec(), {"logp": config}
+    )  # same
 
 
 def test_proposal_norms_of_finished_runs(tmp_path):
+    from scales_core.bo.run_record import read_run
     from scales_core.results import proposal_norms
-    from scales_core.bo.records import read_run
 
     fake_run(tmp_path, "ga", 0, [(1.0, 0.0), (None, 0.0)])
     fake_run(tmp_path, "ga", 1, [(1.0, 0.0)], done=False)
@@ -351,7 +374,9 @@ def test_proposal_norms_of_finished_runs(tmp_path):
     runs[0].oracle[0]["latent"], runs[0].oracle[1]["latent"] = [3.0, 4.0], [0.0, 0.0]
     norms, init = proposal_norms(runs)
     assert list(norms["norm"]) == [5.0, 0.0] and list(norms["valid"]) == [True, False]
-    assert set(norms["seed"]) == {0} and init != init  # unfinished run left out; no init record
+    assert (
+        set(norms["seed"]) == {0} and init != init
+    )  # unfinished run left out; no init record
 
 
 def test_compare_variants_on_shared_seeds(tmp_path):
@@ -364,13 +389,19 @@ def test_compare_variants_on_shared_seeds(tmp_path):
     fake_run(other, "ga", 2, [(5.0, 0.0)], done=False)
     table = compare_variants({"base": load_sweep(base), "drop": load_sweep(other)}, k=1)
     assert table.loc[("base", "ga"), "seeds"] == 1
-    assert table.loc[("base", "ga"), "validity"] == 0.5 and table.loc[("base", "ga"), "top1"] == 1.0
-    assert table.loc[("drop", "ga"), "validity"] == 1.0 and table.loc[("drop", "ga"), "top1"] == 3.0
+    assert (
+        table.loc[("base", "ga"), "validity"] == 0.5
+        and table.loc[("base", "ga"), "top1"] == 1.0
+    )
+    assert (
+        table.loc[("drop", "ga"), "validity"] == 1.0
+        and table.loc[("drop", "ga"), "top1"] == 3.0
+    )
 
 
 def test_local_workers_keep_glibc_trim_threshold():
     """Dask's MALLOC_TRIM_THRESHOLD_=65536 doubled the SELFIES ascent time; workers drop it."""
-    from scales_core.sweep import _worker_environ
+    from scales_core.sweep.run import _worker_environ
 
     environ = _worker_environ()["distributed.nanny.pre-spawn-environ"]
     assert "MALLOC_TRIM_THRESHOLD_" not in environ
@@ -380,32 +411,120 @@ def test_local_workers_keep_glibc_trim_threshold():
 def test_proposal_ranking_within_and_pooled():
     # method a ranks perfectly, method b backwards at a higher score level: the
     # pooled AUROC is the share of (valid, invalid) pairs ordered right, by hand
-    frame = pd.DataFrame({
-        "method": ["a"] * 4 + ["b"] * 4 + ["c"],
-        "complete": [True] * 8 + [False],
-        "valid": [True, True, False, False, False, False, True, True, True],
-        "scales": [2.0, 3.0, 0.0, 1.0, 12.0, 13.0, 10.0, 11.0, -50.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "method": ["a"] * 4 + ["b"] * 4 + ["c"],
+            "complete": [True] * 8 + [False],
+            "valid": [True, True, False, False, False, False, True, True, True],
+            "scales": [2.0, 3.0, 0.0, 1.0, 12.0, 13.0, 10.0, 11.0, -50.0],
+        }
+    )
     table = proposal_ranking(frame)
     assert list(table.index) == ["a", "b", "all pooled"]  # unfinished c left out
     assert table.loc["a", "auroc"] == 1.0 and table.loc["b", "auroc"] == 0.0
     done = frame[frame["complete"]]
     pos, neg = done[done["valid"]]["scales"], done[~done["valid"]]["scales"]
-    by_hand = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg))
+    by_hand = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (
+        len(pos) * len(neg)
+    )
     assert table.loc["all pooled", "auroc"] == pytest.approx(by_hand)
-    assert table.loc["b", "mean ScaLES"] == 11.5 and table.loc["all pooled", "proposals"] == 8
+    assert (
+        table.loc["b", "mean ScaLES"] == 11.5
+        and table.loc["all pooled", "proposals"] == 8
+    )
     one_class = proposal_ranking(frame[frame["method"] == "a"].assign(valid=True))
     assert math.isnan(one_class.loc["a", "auroc"])
 
 
 def test_means_on_seeds_needs_every_seed():
-    index = pd.MultiIndex.from_tuples([("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1)],
-                                      names=["method", "seed"])
+    index = pd.MultiIndex.from_tuples(
+        [("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1)], names=["method", "seed"]
+    )
     per_run = pd.Series([0.1, 0.2, 0.6, 0.5, 0.7], index=index)
     three = means_on_seeds(per_run, ["b", "a", "c"], [0, 1, 2])
     assert list(three.index) == ["b", "a", "c"]
     assert three["a"] == pytest.approx(0.3)
-    assert math.isnan(three["b"]) and math.isnan(three["c"])  # b lacks seed 2; c never ran
+    assert math.isnan(three["b"]) and math.isnan(
+        three["c"]
+    )  # b lacks seed 2; c never ran
     two = means_on_seeds(per_run, ["a", "b"], [1, 0])
     assert two.tolist() == pytest.approx([0.15, 0.6])
     assert means_on_seeds(per_run, ["a"], []).isna().all()
+
+
+@needs_data(CKPT)
+def test_sweep_killed_then_rerun_with_changed_configuration(tmp_path):
+    """Nothing lost or mixed: a cut run is refused under another configuration
+    (files untouched), then resumed under its own to the uninterrupted records."""
+    out = str(tmp_path)
+    kwargs = dict(workers=1, processes=False, compact=False, **TINY)
+    status = sweep.run_sweep("expressions", ["ga"], [0, 1], 2, out, **kwargs)
+    assert list(status["status"]) == ["done", "done"], status["error"].tolist()
+    path = sweep.run_path(out, "expressions", "ga", 0)
+    full = read_run(path).oracle
+    lines = path.read_text().splitlines(keepends=True)
+    cut = "".join(lines[:-4]) + lines[-4][:25]  # killed inside an oracle record
+    path.write_text(cut)
+    other = sweep.run_path(out, "expressions", "ga", 1)
+    other_bytes = other.read_bytes()
+    for changed in (dict(q=3), dict(n_init=13), dict(lr=0.25)):
+        with pytest.raises(ValueError, match="another configuration"):
+            sweep.run_sweep(
+                "expressions", ["ga"], [0, 1], 2, out, **{**kwargs, **changed}
+            )
+        assert path.read_text() == cut and other.read_bytes() == other_bytes
+    status = sweep.run_sweep("expressions", ["ga"], [0, 1], 2, out, **kwargs)
+    assert list(status["status"]) == ["done", "skipped"]
+    assert read_run(path).oracle == full
+    assert other.read_bytes() == other_bytes
+
+
+@pytest.mark.parametrize("kill", ["mid-run", "inside compaction"])
+def test_a_killed_sweep_reads_back_as_an_uninterrupted_one(tmp_path, monkeypatch, kill):
+    import random
+    from pathlib import Path
+
+    from scales_core.bo.step import StepRunner
+    from scales_core.results import load_sweep
+    from scales_core.sweep import RunSpec, run_one
+
+    torch.set_num_threads(1)
+    spec = RunSpec(steps=3, n_init=8, q=2, overrides={"ga_steps": 2, "mc_samples": 8})
+    run_one("expressions", "ga", 0, str(tmp_path / "clean"), spec)
+    out = str(tmp_path / "killed")
+
+    class Kill(BaseException):
+        pass
+
+    if kill == "mid-run":
+        real, calls, at = StepRunner.oracle, [], random.Random(0).randrange(1, 6)
+
+        def oracle(self, z):
+            calls.append(1)
+            if len(calls) == at:
+                raise Kill
+            return real(self, z)
+
+        monkeypatch.setattr(StepRunner, "oracle", oracle)
+    else:
+        real_unlink = Path.unlink
+
+        def unlink(self, *args, **kwargs):
+            if self.name.endswith(".jsonl"):
+                raise Kill  # after the .gz is renamed into place
+            return real_unlink(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "unlink", unlink)
+    with pytest.raises(Kill):
+        run_one("expressions", "ga", 0, out, spec)
+    monkeypatch.undo()
+    for lock in Path(out).rglob("*.lock"):
+        lock.unlink()  # the killed process's lock (a real kill releases its flock)
+    run_one("expressions", "ga", 0, out, spec)
+    clean, again = load_sweep(tmp_path / "clean"), load_sweep(out)
+    cols = [c for c in clean.columns if c != "path"]
+    assert len(clean) == 6
+    assert clean[cols].equals(again[cols])
+    assert sorted(p.name for p in Path(out, "expressions", "ga").iterdir()) == [
+        "seed0.jsonl.gz"
+    ]

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import needs_data
 from rdkit import Chem
 from rdkit.Chem import Crippen
 
@@ -19,8 +20,6 @@ from scales_core.tasks import (
     penalized_logp,
     penalized_logp_terms,
 )
-from conftest import needs_data
-
 
 MOLECULES = ["CCO", "c1ccccc1", "C1CCCCCCCC1", "CC(=O)Oc1ccccc1C(=O)O"]
 MOLECULES += ["CCCC(NC(C)C(=O)N1C2CCCCC2CC1C(=O)O)C(=O)OCC"]  # perindopril
@@ -177,4 +176,24 @@ def test_a_missing_data_file_is_raised_not_called_invalid() -> None:
     with pytest.raises(DataNotFoundError):
         Task("t", "toy", missing, lambda text: None).evaluate(["CCO"])
     values, valid, reasons = Task("t", "toy", ok, broken).evaluate(["CCO"])
-    assert not valid[0] and math.isnan(values[0]) and "ValueError: unparsable" in reasons[0]
+    assert (
+        not valid[0]
+        and math.isnan(values[0])
+        and "ValueError: unparsable" in reasons[0]
+    )
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("name, item", [("expressions", "x+1"), ("logp", "CCO")])
+def test_task_evaluate_refuses_a_bare_string(name, item):
+    from scales_core.tasks import evaluate, get_task
+
+    task = get_task(name)
+    with pytest.raises(TypeError, match=r"single string .*evaluate\(\[s\]\)"):
+        task.evaluate(item)
+    with pytest.raises(TypeError, match="single string"):
+        evaluate(name, item)
+    with pytest.raises(TypeError, match="list of strings, got int"):
+        task.evaluate(3)
+    values, valid, _ = task.evaluate([item])
+    assert len(values) == 1 and valid[0] and task(item) == values[0]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
+from conftest import needs_data
 from rdkit import Chem
 from rdkit.Chem import Crippen, Descriptors, FilterCatalog, Lipinski, rdMolDescriptors
 
@@ -22,7 +24,6 @@ from scales_core.tasks import (
     quality_filter_reason,
     smiles_invalid_reason,
 )
-from conftest import needs_data
 
 DATA = os.environ.get("SCALES_DATA_DIR")
 
@@ -123,3 +124,35 @@ def test_quality_filters() -> None:
     ours = [passes_quality_filters(s) for s in molecules]
     assert ours == [_reference_quality(s, rules) for s in molecules]
     assert 0 < sum(ours) < len(ours)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_check_batch_refuses_misuse():
+    from scales_core.tasks import check_batch, is_valid_smiles, smiles_invalid_reason
+
+    with pytest.raises(TypeError, match="single string"):
+        check_batch("CCO", smiles_invalid_reason)
+    with pytest.raises(TypeError, match="strings first"):
+        check_batch(smiles_invalid_reason, ["CCO"])  # swapped
+    with pytest.raises(TypeError, match="strings first"):
+        check_batch(["CCO"], "smiles")
+    with pytest.raises(TypeError, match="is_valid_smiles returned True.*_reason"):
+        check_batch(["CCO"], is_valid_smiles)
+    assert check_batch(["CCO", "C1CC"], smiles_invalid_reason)[0] == [True, False]
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("name", ["logp", "perindopril_mpo"])
+def test_overlong_smiles_is_invalid_at_once(name):
+    from scales_core.tasks import get_task
+    from scales_core.tasks.validity import MAX_SMILES_LENGTH
+
+    if name == "perindopril_mpo":
+        pytest.importorskip("guacamol")
+    long = "C" * 20_000
+    tic = time.perf_counter()
+    values, valid, reasons = get_task(name).evaluate([long, "C" * 50])
+    assert time.perf_counter() - tic < 2.0  # was 22 s for penalized logP
+    assert not valid[0] and values[0] != values[0]  # NaN
+    assert f"more than the cap of {MAX_SMILES_LENGTH}" in reasons[0]
+    assert valid[1] or "cap" not in str(reasons[1])

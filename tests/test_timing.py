@@ -16,7 +16,9 @@ def _write(path, content):
 
 def test_newest_gpu_check_takes_the_newest_file_with_benchmark_rows(tmp_path):
     _write(tmp_path / "2026-11-26.json", {"rows": [{"B": 10}], "meta": {"day": 1}})
-    newest = _write(tmp_path / "2026-11-27.json", {"rows": [{"B": 100}], "meta": {"day": 2}})
+    newest = _write(
+        tmp_path / "2026-11-27.json", {"rows": [{"B": 100}], "meta": {"day": 2}}
+    )
     # the newest file by name, but it records a sweep, not a check
     _write(tmp_path / "2026-11-28-logp-sweep.json", {"runs": [], "meta": {}})
     path, result = newest_gpu_check(tmp_path)

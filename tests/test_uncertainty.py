@@ -57,7 +57,9 @@ def test_no_dropout_gives_zero_and_warns():
     with pytest.warns(UserWarning, match="coincide"):
         s = uncertainty_score(dec, z, seed=0)
     assert torch.equal(s, torch.zeros(4, dtype=torch.float64))
-    char = CharDecoder(CharVAEConfig(vocab_size=5, max_len=6, latent_dim=3, hidden=8, dropout=0.0))
+    char = CharDecoder(
+        CharVAEConfig(vocab_size=5, max_len=6, latent_dim=3, hidden=8, dropout=0.0)
+    )
     with pytest.warns(UserWarning, match="coincide"):
         assert (uncertainty_score(char, torch.randn(2, 3), seed=0) == 0).all()
     with pytest.warns(UserWarning, match="coincide"):  # a plain callable: no dropout
@@ -71,16 +73,22 @@ def test_estimator_converges_to_enumeration():
     errors = []
     for n in (20, 20_000):
         g = torch.Generator().manual_seed(1)
-        errors.append((mutual_information_from_logits(logits, n, g) - exact).abs().max())
+        errors.append(
+            (mutual_information_from_logits(logits, n, g) - exact).abs().max()
+        )
     assert errors[1] < 0.01 and errors[1] < errors[0] + 1e-12
     # N not a multiple of K (and N < K): each draw is still marginally from p_bar
     g = torch.Generator().manual_seed(2)
     logits3 = 2 * torch.randn(3, 2, 2, 3, dtype=torch.float64)
     est = mutual_information_from_logits(logits3, 20_001, g)
-    torch.testing.assert_close(est, exact_mutual_information(logits3), atol=0.015, rtol=0)
+    torch.testing.assert_close(
+        est, exact_mutual_information(logits3), atol=0.015, rtol=0
+    )
     g = torch.Generator().manual_seed(3)
     copies = logits3.repeat(1, 20, 1, 1)  # (3, 40, 2, 3); one permutation per call
-    est = torch.stack([mutual_information_from_logits(copies, 2, g) for _ in range(120)])
+    est = torch.stack(
+        [mutual_information_from_logits(copies, 2, g) for _ in range(120)]
+    )
     assert (est <= math.log(3) + 1e-9).all()
     per_call = est.reshape(-1, 20, 2).mean(1)  # (calls, 2), independent rows
     se = per_call.std(0) / math.sqrt(per_call.shape[0])
@@ -119,7 +127,10 @@ def test_reproducible_under_seed_and_generator():
     assert torch.equal(a, uncertainty_score(dec, z, seed=7))
     assert not torch.equal(a, uncertainty_score(dec, z, seed=8))
     g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
-    s1, s2 = uncertainty_score(dec, z, generator=g1), uncertainty_score(dec, z, generator=g2)
+    s1, s2 = (
+        uncertainty_score(dec, z, generator=g1),
+        uncertainty_score(dec, z, generator=g2),
+    )
     assert torch.equal(s1, s2)
     torch.testing.assert_close(uncertainty_score(dec, z, seed=7, log=True), a.log())
 
@@ -153,7 +164,10 @@ def test_non_negative_dtype_and_modes(k_n, dtype):
 
 def test_batchnorm_stays_in_eval_mode():
     dec = nn.Sequential(
-        nn.Linear(3, 8), nn.BatchNorm1d(8), nn.Dropout(0.3), nn.Linear(8, 12),
+        nn.Linear(3, 8),
+        nn.BatchNorm1d(8),
+        nn.Dropout(0.3),
+        nn.Linear(8, 12),
         nn.Unflatten(1, (4, 3)),
     )
     dec.eval()
@@ -204,6 +218,9 @@ def test_published_thresholds():
     assert list(t) == ["90", "95", "99", "max"]
     assert t["90"] < t["95"] < t["99"] < t["max"] < 0
     # the SMILES maxima sit at log(log 10): the ceiling of the K=10 estimator
-    assert load_uncertainty_thresholds("smiles_gru_1")["max"] <= math.log(math.log(10)) + 1e-6
+    assert (
+        load_uncertainty_thresholds("smiles_gru_1")["max"]
+        <= math.log(math.log(10)) + 1e-6
+    )
     with pytest.raises(ValueError):
         load_uncertainty_thresholds("../w")

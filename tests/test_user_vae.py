@@ -15,8 +15,7 @@ MODULE = Path(__file__).parent / "user_records" / "toy_user_vae.py"
 
 @pytest.fixture
 def user_records():
-    from scales_core.datasets import unregister
-    from scales_core.datasets import import_records
+    from scales_core.datasets import import_records, unregister
     from scales_core.tasks import unregister_task
 
     import_records([str(MODULE)])
@@ -35,17 +34,31 @@ def test_a_user_vae_that_does_not_cast_runs_everywhere(user_records, tmp_path):
     record = get_dataset("user_ab")
     vae = record.load_vae()
     z = torch.randn(4, 3, dtype=torch.float64)
-    assert sc.ScaLES(vae.decoder)(z).isfinite().all()  # float64 latents, float32 decoder
+    assert (
+        sc.ScaLES(vae.decoder)(z).isfinite().all()
+    )  # float64 latents, float32 decoder
 
-    frame, summary = run_validity_experiment("user_ab", n=5, n_calibration=5, uc_samples=(2, 2),
-                                             rho_grid=(0.1, 1.0))
+    frame, summary = run_validity_experiment(
+        "user_ab", n=5, n_calibration=5, uc_samples=(2, 2), rho_grid=(0.1, 1.0)
+    )
     assert len(frame) == 20 and summary["model"] == "user_mlp"
 
-    config = BOConfig(n_steps=2, q=2, lr=0.5, half_width=3.0, mc_samples=16,
-                      surrogate=SurrogateConfig(maxiter_cold=10))
+    config = BOConfig(
+        n_steps=2,
+        q=2,
+        lr=0.5,
+        half_width=3.0,
+        mc_samples=16,
+        surrogate=SurrogateConfig(maxiter_cold=10),
+    )
     for method in ("ga", "scales_0.5"):
-        data = run_bo(make_problem("user_count_a", seed=0), method, seed=0, config=config,
-                      progress=False)
+        data = run_bo(
+            make_problem("user_count_a", seed=0),
+            method,
+            seed=0,
+            config=config,
+            progress=False,
+        )
         assert len(data.oracle) == 4
 
 
@@ -53,12 +66,31 @@ def test_the_sweep_command_loads_user_records_in_process_workers(tmp_path, monke
     from scales_core import sweep
 
     monkeypatch.setattr(sys, "argv", ["python -m scales_core.sweep"])
-    code = sweep.main(["--records", str(MODULE), "--task", "user_count_a", "--methods", "ga",
-                       "scales_0.5", "--seeds", "0", "--out", str(tmp_path), "--workers", "1",
-                       "--set", "mc_samples=16"])
+    code = sweep.main(
+        [
+            "--records",
+            str(MODULE),
+            "--task",
+            "user_count_a",
+            "--methods",
+            "ga",
+            "scales_0.5",
+            "--seeds",
+            "0",
+            "--out",
+            str(tmp_path),
+            "--workers",
+            "1",
+            "--set",
+            "mc_samples=16",
+        ]
+    )
     try:
         assert code == 0
-        assert sorted(p.parent.name for p in tmp_path.rglob("seed0.jsonl.gz")) == ["ga", "scales_0.5"]
+        assert sorted(p.parent.name for p in tmp_path.rglob("seed0.jsonl.gz")) == [
+            "ga",
+            "scales_0.5",
+        ]
     finally:
         from scales_core.datasets import unregister
         from scales_core.tasks import unregister_task

@@ -19,12 +19,23 @@ pm = pytest.importorskip("papermill")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "08_your_vae.ipynb"
-TINY = dict(n=10, n_calibration=10, rho_grid=[0.1, 1.0, 10.0], uc_samples=[2, 2],
-            methods=["ga", "scales_0.5"], seeds=[0], n_init=12, bo_steps=1, q=2)
+TINY = dict(
+    n=10,
+    n_calibration=10,
+    rho_grid=[0.1, 1.0, 10.0],
+    uc_samples=[2, 2],
+    methods=["ga", "scales_0.5"],
+    seeds=[0],
+    n_init=12,
+    bo_steps=1,
+    q=2,
+)
 
 
-@pytest.mark.skipif(not (dyck.WEIGHTS / "model.pt").exists(),
-                    reason="the shipped dyck_char weights are missing")
+@pytest.mark.skipif(
+    not (dyck.WEIGHTS / "model.pt").exists(),
+    reason="the shipped dyck_char weights are missing",
+)
 def test_notebook_runs_with_tiny_parameters(tmp_path, monkeypatch):
     # the kernel imports this checkout's package, whatever is installed
     path = os.environ.get("PYTHONPATH")
@@ -39,10 +50,13 @@ def test_notebook_runs_with_tiny_parameters(tmp_path, monkeypatch):
     assert not [o for o in outputs if o.get("output_type") == "error"]
     text = json.dumps(outputs)
     # step 2 shows the contract errors; step 5 the BO table of both methods
-    for expected in ("isinstance(vae, VAE): True",
-                     "the decoder must return logits of shape",
-                     "z has non-finite (NaN or inf) entries", "latent size mismatch",
-                     "scales_0.5"):
+    for expected in (
+        "isinstance(vae, VAE): True",
+        "the decoder must return logits of shape",
+        "z has non-finite (NaN or inf) entries",
+        "latent size mismatch",
+        "scales_0.5",
+    ):
         assert expected in text, expected
     assert "dyck" not in DATASETS  # the kernel's registrations stay in the kernel
 
@@ -67,17 +81,37 @@ def _execute(notebook: Path, tmp_path, monkeypatch, parameters: dict) -> str:
 def test_chapter_8_takes_a_vae_of_your_own(tmp_path, monkeypatch):
     """A toy VAE outside the package (no vocab, no cfg, no trainer files, a decoder
     that does not cast its input) goes through steps 2 to 5 unchanged."""
-    text = _execute(NOTEBOOK, tmp_path, monkeypatch, {
-        **TINY, "n_init": 8, "records": [str(USER_MODULE)], "dataset": "user_ab"})
-    for expected in ("user_ab: user_mlp, loaded by the record", "isinstance(vae, VAE): True",
-                     "L = 4, D = 3", "scales_0.5", "not measured here", "starts_with_a"):
+    text = _execute(
+        NOTEBOOK,
+        tmp_path,
+        monkeypatch,
+        {**TINY, "n_init": 8, "records": [str(USER_MODULE)], "dataset": "user_ab"},
+    )
+    for expected in (
+        "user_ab: user_mlp, loaded by the record",
+        "isinstance(vae, VAE): True",
+        "L = 4, D = 3",
+        "scales_0.5",
+        "not measured here",
+        "starts_with_a",
+    ):
         assert expected in text, expected
-    assert "dyck_depth" not in text.split("isinstance(vae, VAE)")[1]  # BO ran the user's task
+    assert (
+        "dyck_depth" not in text.split("isinstance(vae, VAE)")[1]
+    )  # BO ran the user's task
 
 
 def test_chapter_1_takes_a_vae_of_your_own(tmp_path, monkeypatch):
-    text = _execute(ROOT / "notebooks" / "01_score.ipynb", tmp_path, monkeypatch, {
-        "checkpoint": "user_mlp", "records": [str(USER_MODULE)], "n_samples": 20,
-        "batch_size": 10})
+    text = _execute(
+        ROOT / "notebooks" / "01_score.ipynb",
+        tmp_path,
+        monkeypatch,
+        {
+            "checkpoint": "user_mlp",
+            "records": [str(USER_MODULE)],
+            "n_samples": 20,
+            "batch_size": 10,
+        },
+    )
     assert "user_mlp: latent d=3, length L=4, vocabulary D=3" in text
     assert "AUROC prior vs far" in text

@@ -4,8 +4,15 @@ r"""Latent space Bayesian optimization with ScaLES (paper Sec. 4).
 * :mod:`~scales_core.bo.surrogate`: GP fitting (warm-started exact GP, deep kernel).
 * :mod:`~scales_core.bo.optimize`: normalized gradient ascent (Eq. 15) and L-BFGS.
 * :mod:`~scales_core.bo.stopping`: early stopping by a score threshold.
-* :mod:`~scales_core.bo.methods`: the paper's methods by name.
-* :mod:`~scales_core.bo.records`: append-only run records and resuming.
+* :mod:`~scales_core.bo.methods`: the paper's methods by name, in families.
+* :mod:`~scales_core.bo.strategies`: the optimizers, penalties and stopping rules a
+  method names (one table each).
+* :mod:`~scales_core.bo.published`: the penalties as the published code computes them.
+* :mod:`~scales_core.bo.presets`: the published releases' pipelines as run options.
+* :mod:`~scales_core.bo.run_record`: the run record format and its reader.
+* :mod:`~scales_core.bo.run_writer`: the append-only writer (one at a time).
+* :mod:`~scales_core.bo.compaction`: a finished run, gzipped with float32 latents.
+* :mod:`~scales_core.bo.gp_state`: the GP side file (exact warm starts on resume).
 * :mod:`~scales_core.bo.init_store`: initial latents and their scores, shared by runs.
 * :mod:`~scales_core.bo.slim`: committed run records without the proposed latents.
 * :mod:`~scales_core.bo.config`: run parameters (:class:`BOConfig`).
@@ -18,7 +25,9 @@ Reading finished runs (tables, plots, the paper's numbers) is :mod:`scales_core.
 
 from __future__ import annotations
 
+from .compaction import compact_run
 from .config import BOConfig
+from .gp_state import GPStateFile, gp_state_path
 from .init_store import InitStore, load_init_latents
 from .loop import run_bo
 from .methods import (
@@ -36,19 +45,11 @@ from .optimize import (
     optimize_acqf_lbfgs,
 )
 from .problem import PROBLEM_DEFAULTS, Problem, make_problem, problem_info
-from .records import (
-    GPStateFile,
-    RunData,
-    RunFileWarning,
-    RunLockedError,
-    RunRecord,
-    compact_run,
-    gp_state_path,
-    read_run,
-)
 from .published import PublishedPenalty
-from .slim import pool_distances, slim_folder, slim_run
+from .run_record import RunData, RunFileWarning, RunLockedError, read_run
+from .run_writer import RunRecord
 from .seeding import derive_generator, derive_seed
+from .slim import pool_distances, slim_folder, slim_run
 from .stopping import ScoreThresholdStopping, SeededScore, score_quantile
 from .surrogate import DeepKernel, SurrogateConfig, fit_surrogate, surrogate_state
 

@@ -28,6 +28,7 @@ _POSITIVE_INTS = (
 #: What an invalid proposal adds to the GP data (:attr:`BOConfig.invalid`).
 INVALID_RULES = ("lowest", "drop")
 
+
 def check_invalid_rule(invalid: str) -> None:
     """Raise ``ValueError`` unless ``invalid`` is one of ``INVALID_RULES``."""
     if invalid not in INVALID_RULES:
@@ -192,8 +193,12 @@ class BOConfig:
             raise ValueError(f"n_steps must be an int >= 0, got {self.n_steps!r}")
         for name, low in (("lr", 0.0), ("half_width", 1e-6)):
             value = getattr(self, name)
-            ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
-                  and math.isfinite(value) and value > low)
+            ok = (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and value > low
+            )
             if not ok:
                 raise ValueError(
                     "lr and half_width must be positive and finite (half_width at "
@@ -219,28 +224,37 @@ class BOConfig:
 
     def _check_penalty_fields(self) -> None:
         """``ValueError`` naming the first bad penalty component."""
-        from ..score import FORMULAS, NORMALIZERS
+        from ..logdet import FORMULAS, NORMALIZERS
         from .published import ANCHORS
 
         choices = dict(
-            direction=DIRECTIONS, scales_formula=FORMULAS,
-            scales_normalizer=NORMALIZERS, scales_jacobian=("forward", "fd"),
-            scales_anchor=ANCHORS, scales_dropout=(False, True),
+            direction=DIRECTIONS,
+            scales_formula=FORMULAS,
+            scales_normalizer=NORMALIZERS,
+            scales_jacobian=("forward", "fd"),
+            scales_anchor=ANCHORS,
+            scales_dropout=(False, True),
             penalty_float64=(False, True),
         )
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{name} must be one of {allowed}, got {getattr(self, name)!r}"
+                )
         if self.scales_formula == "paper" and self.scales_normalizer != "c":
             raise ValueError("scales_normalizer='inv_c' needs scales_formula='forward'")
         for name in ("scales_tau", "logit_clip"):
             value = getattr(self, name)
             ok = value is None or (
-                isinstance(value, (int, float)) and not isinstance(value, bool)
-                and math.isfinite(value) and value > 0
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and value > 0
             )
             if not ok:
-                raise ValueError(f"{name} must be a positive number or None, got {value!r}")
+                raise ValueError(
+                    f"{name} must be a positive number or None, got {value!r}"
+                )
 
     @property
     def release_penalty(self) -> bool:
@@ -248,9 +262,11 @@ class BOConfig:
         return any(getattr(self, k) != v for k, v in PENALTY_DEFAULTS.items())
 
     def to_dict(self) -> dict:
-        """Plain-type view (for run headers). Fields added after runs were stored
-        (``LATER_FIELDS``) appear only when set away from their default, so
-        the stored runs' headers keep matching."""
+        """Plain-type view (for run headers).
+
+        Fields added after runs were stored (``LATER_FIELDS``) appear only when set
+        away from their default, so the stored runs' headers keep matching.
+        """
         out = asdict(self)
         for name, default in LATER_FIELDS.items():
             if out[name] == default:

@@ -77,7 +77,9 @@ class InitStore:
             _save_npy(path, array)
         return path, array_sha256(array)
 
-    def scores(self, X: Tensor, name: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
+    def scores(
+        self, X: Tensor, name: str, compute: Callable[[Tensor], Tensor]
+    ) -> Tensor:
         r"""``compute(X)`` (`n` values), read from the store when computed before.
 
         Args:
@@ -90,20 +92,33 @@ class InitStore:
             An `n` float64 tensor on ``X``'s device.
         """
         if not name or any(c in name for c in "/\\"):
-            raise ValueError(f"a score name must be a non-empty file-name part, got {name!r}")
+            raise ValueError(
+                f"a score name must be a non-empty file-name part, got {name!r}"
+            )
         path = self.root / f"{self.key(X)}.{name}.npy"
         if path.exists():
             try:
                 values = np.load(path, allow_pickle=False)
             except (ValueError, OSError, EOFError) as error:  # a damaged file
-                warnings.warn(f"{path} cannot be read ({error}); recomputing it",
-                              RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    f"{path} cannot be read ({error}); recomputing it",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
                 values = None
-            if values is not None and values.shape == (X.shape[0],) and values.dtype.kind == "f":
+            if (
+                values is not None
+                and values.shape == (X.shape[0],)
+                and values.dtype.kind == "f"
+            ):
                 return torch.as_tensor(values, dtype=torch.float64, device=X.device)
             if values is not None:
-                logger.warning("%s holds %s values for %d latents; recomputing",
-                               path, values.shape, X.shape[0])
+                logger.warning(
+                    "%s holds %s values for %d latents; recomputing",
+                    path,
+                    values.shape,
+                    X.shape[0],
+                )
         values = compute(X).detach().to(torch.float64)
         self.root.mkdir(parents=True, exist_ok=True)
         _save_npy(path, values.cpu().numpy())
@@ -130,8 +145,9 @@ def load_init_latents(init: dict, run_path: str | os.PathLike) -> np.ndarray | N
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
-        raise ValueError(f"{run_path}: its initial latents file {path} cannot be read "
-                         f"({error})") from None
+        raise ValueError(
+            f"{run_path}: its initial latents file {path} cannot be read ({error})"
+        ) from None
     if array_sha256(array) != init.get("latents_sha256"):
         raise ValueError(f"{path} differs from the initial latents {run_path} stored")
     return array.astype(np.float64)

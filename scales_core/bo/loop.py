@@ -11,7 +11,7 @@ so far (``BOConfig(invalid="lowest")``, the default), or not at all
 Resuming: every random choice of step ``t`` is seeded by ``(seed, t, ...)`` (see
 :mod:`~scales_core.bo.seeding`), recorded calls are read back instead of being
 made again, and the GP parameters of the last fit are kept in a side file
-(:class:`~scales_core.bo.records.GPStateFile`) so the warm-start chain continues
+(:class:`~scales_core.bo.gp_state.GPStateFile`) so the warm-start chain continues
 exactly (without it the fits are replayed). On CPU with the same thread count, a
 resumed run writes bit for bit the oracle records of an uninterrupted one.
 """
@@ -28,27 +28,59 @@ import torch
 from tqdm.auto import tqdm
 
 from ..provenance import provenance
+from .compaction import compact_run
 from .config import BOConfig
+from .gp_state import GPStateFile
 from .init_store import InitStore
 from .methods import MethodConfig, get_method
 from .optimize import initialize_from_data
 from .problem import Problem
-from .records import (
-    GPStateFile,
-    RunData,
-    RunRecord,
-    compact_run,
-    compacted_path,
-    header_differences,
-    read_run,
-)
+from .run_record import RunData, compacted_path, header_differences, read_run
+from .run_writer import RunRecord
 from .seeding import derive_generator
 from .step import StepRunner
 from .surrogate import surrogate_state
 
-__all__ = ["run_bo"]
+__all__ = ["run_bo", "run_header"]
 
 logger = logging.getLogger(__name__)
+
+
+def run_header(
+    task: str,
+    method: MethodConfig,
+    problem_info: dict,
+    config: BOConfig,
+    seed: int,
+    command: str | None = None,
+) -> dict:
+    r"""The header line of a run record: what the run is, and how it was produced.
+
+    Its :data:`~scales_core.bo.run_record.HEADER_KEYS` decide whether a stored record
+    belongs to a requested run (:func:`~scales_core.bo.run_record.header_differences`).
+
+    Args:
+        task: Task name.
+        method: The method.
+        problem_info: The problem's description (:attr:`Problem.info
+            <scales_core.bo.problem.Problem.info>`, or
+            :func:`~scales_core.bo.problem.problem_info` before it is built).
+        config: Run parameters.
+        seed: Run seed.
+        command: Command line (default: this process's).
+
+    Returns:
+        ``task``, ``method``, ``method_config``, ``problem`` and the
+        :func:`~scales_core.provenance.provenance` fields (``parameters``, ``seed``,
+        commit, versions, time).
+    """
+    return {
+        "task": task,
+        "method": method.name,
+        "method_config": method.to_dict(),
+        "problem": problem_info,
+        **provenance(config.to_dict(), seed, command),
+    }
 
 
 def run_bo(
@@ -76,7 +108,7 @@ def run_bo(
         command: Command line for the header (default: this process's).
         compact: Once the run is finished, replace its ``.jsonl`` by the gzipped
             ``.jsonl.gz`` with float32 latents
-            (:func:`~scales_core.bo.records.compact_run`). A path whose compacted
+            (:func:`~scales_core.bo.compaction.compact_run`). A path whose compacted
             file exists is a finished run: its records are returned (after the
             header check) and nothing is run.
         init_store: A folder (or :class:`~scales_core.bo.init_store.InitStore`)
@@ -85,7 +117,7 @@ def run_bo(
             early-stopping threshold) are computed once per initial set.
 
     Returns:
-        The records (:class:`~scales_core.bo.records.RunData`; latents in float64
+        The records (:class:`~scales_core.bo.run_record.RunData`; latents in float64
         for a run finished by this call, float32-rounded when read back from a
         compacted file).
 
@@ -106,7 +138,9 @@ def run_bo(
         init_store = InitStore(init_store)
     # BO freezes the decoder's weights (latent gradients only); the caller gets
     # them back as they were
-    flags = [(w, w.requires_grad) for w in getattr(problem.decoder, "parameters", list)()]
+    flags = [
+        (w, w.requires_grad) for w in getattr(problem.decoder, "parameters", list)()
+    ]
     try:
         runner = StepRunner(problem, method, seed, config)
         n = problem.train_X.shape[0]
@@ -115,20 +149,19 @@ def run_bo(
                 f"q x restarts = {config.q * runner.restarts} start points "
                 f"exceed the {n} initial points"
             )
-        header = {
-            "task": problem.task,
-            "method": method.name,
-            "method_config": method.to_dict(),
-            "problem": problem.info,
-            **provenance(config.to_dict(), seed, command),
-        }
-        if path is not None and not Path(path).exists() and compacted_path(path).exists():
+        header = run_header(problem.task, method, problem.info, config, seed, command)
+        if (
+            path is not None
+            and not Path(path).exists()
+            and compacted_path(path).exists()
+        ):
             stored = read_run(compacted_path(path))
             diff = header_differences(stored.header, header)
             if diff:
                 raise ValueError(
                     f"{compacted_path(path)} was written by a different run ("
-                    + "; ".join(diff) + "); give this run another file."
+                    + "; ".join(diff)
+                    + "); give this run another file."
                 )
             return stored
         cholesky = gpytorch.settings.max_cholesky_size(config.max_cholesky)
@@ -197,7 +230,8 @@ def _fixed_model(runner: StepRunner, states: GPStateFile):
     """The surrogate of ``refit="never"``: fitted once on the initial data.
 
     Its parameters are saved as the state of step 0, so a resumed run rebuilds
-    the same model instead of fitting again."""
+    the same model instead of fitting again.
+    """
     X0, Y0 = runner.problem.train_X, runner.problem.train_Y
     X0, Y0 = X0.to(runner.device), Y0.to(runner.device)[:, None]
     saved = states.load()
@@ -247,7 +281,7 @@ def _loop(
             times["fit_s"] = time.perf_counter() - tic
             gen = derive_generator(seed, t, "starts")
             starts = initialize_from_data(X, q * runner.restarts, gen, Y, cfg.start)
-            starts = starts.reshape(q, runner.restarts, 1, -1)  # q x r x 1 x d
+            starts = starts.reshape(q, runner.restarts, 1, -1)  # `q x r x 1 x d`
             calls, pending = calls_of(t), []
             for j in range(q):
                 if j not in calls:

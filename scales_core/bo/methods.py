@@ -26,7 +26,9 @@ name                    what
 
 :func:`get_method` also parses other values of the same patterns, e.g.
 ``"scales_0.3"`` or ``"lbfgs_10"``; the patterns are one table,
-:data:`METHOD_FAMILIES`.
+:data:`METHOD_FAMILIES`, whose rows also carry each family's label in the figures
+and its members in the paper. The optimizers, penalties and stopping scores a
+method may name are the tables of :mod:`~scales_core.bo.strategies`.
 """
 
 from __future__ import annotations
@@ -36,19 +38,18 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from .strategies import OPTIMIZERS, PENALTIES, STOPPING
+
 __all__ = [
     "PUBLISHED_VARIANT_METHODS",
-    "FIXED_METHODS",
     "METHOD_FAMILIES",
     "MethodConfig",
+    "MethodFamily",
     "METHODS",
     "PAPER_METHODS",
+    "figure_families",
     "get_method",
 ]
-
-OPTIMIZERS = ("ga", "lbfgs")
-PENALTIES = (None, "scales", "prior", "published")
-STOPPING_SCORES = (None, "uc", "scales")
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,16 @@ class MethodConfig:
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; use {OPTIMIZERS}")
-        if self.penalty not in PENALTIES:
-            raise ValueError(f"unknown penalty {self.penalty!r}; use {PENALTIES}")
-        if self.stopping not in STOPPING_SCORES:
             raise ValueError(
-                f"unknown stopping score {self.stopping!r}; use {STOPPING_SCORES}"
+                f"unknown optimizer {self.optimizer!r}; use {tuple(OPTIMIZERS)}"
+            )
+        if self.penalty not in PENALTIES:
+            raise ValueError(
+                f"unknown penalty {self.penalty!r}; use {tuple(PENALTIES)}"
+            )
+        if self.stopping is not None and self.stopping not in STOPPING:
+            raise ValueError(
+                f"unknown stopping score {self.stopping!r}; use None or {tuple(STOPPING)}"
             )
         if not math.isfinite(self.lam) or self.lam < 0:
             raise ValueError(f"lambda must be a finite number >= 0, got {self.lam}")
@@ -114,40 +119,96 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-PAPER_METHODS: tuple[str, ...] = (
-    "ga",
-    *(f"scales_{_fmt(lam)}" for lam in (0.2, 0.5, 0.8, 2)),
-    *(f"prior_{_fmt(lam)}" for lam in (0.2, 0.5, 0.8)),
-    *(f"uc_es_{q}" for q in (75, 95, 100)),
-    *(f"scales_es_{q}" for q in (25, 50, 75)),
-    *(f"lbfgs_{f}" for f in (1, 5, 25)),
+@dataclass(frozen=True)
+class MethodFamily:
+    r"""One row of :data:`METHOD_FAMILIES`: methods that differ in one number.
+
+    Attributes:
+        label: The family's name in figures and tables (the paper's Figure 2 shows
+            one line per family, its best member).
+        parameter: What the number is (``"lambda"``, ``"quantile"``, ``"facet"``),
+            ``None`` for a method without one (``"ga"``).
+        fields: ``value -> MethodConfig`` fields (no argument where ``parameter``
+            is ``None``).
+        paper_values: The family's members in the paper's tables.
+        in_paper: Whether the members are among :data:`PAPER_METHODS` (the
+            published-code variant is not).
+    """
+
+    label: str
+    parameter: str | None
+    fields: Callable[..., dict]
+    paper_values: tuple[float, ...] = ()
+    in_paper: bool = True
+
+    def members(self, prefix: str) -> tuple[str, ...]:
+        """The names of the family's members in the paper (``prefix`` + value)."""
+        if self.parameter is None:
+            return (prefix,)
+        return tuple(f"{prefix}{_fmt(v)}" for v in self.paper_values)
+
+
+#: Method families: name prefix -> :class:`MethodFamily`, in the order of the paper's
+#: method list. A name is its prefix followed by a number, e.g. ``"scales_0.5"``; the
+#: longest matching prefix wins (``"scales_es_50"`` is early stopping, not a
+#: penalty); ``"ga"`` takes no number. A new family is a new row.
+METHOD_FAMILIES: dict[str, MethodFamily] = {
+    "ga": MethodFamily("LSO (GA)", None, lambda: {}),
+    "scales_": MethodFamily(
+        "ScaLES", "lambda", lambda v: dict(penalty="scales", lam=v), (0.2, 0.5, 0.8, 2)
+    ),
+    "prior_": MethodFamily(
+        "Prior", "lambda", lambda v: dict(penalty="prior", lam=v), (0.2, 0.5, 0.8)
+    ),
+    "uc_es_": MethodFamily(
+        "UC (ES)", "quantile", lambda v: dict(stopping="uc", quantile=v), (75, 95, 100)
+    ),
+    "scales_es_": MethodFamily(
+        "ScaLES (ES)",
+        "quantile",
+        lambda v: dict(stopping="scales", quantile=v),
+        (25, 50, 75),
+    ),
+    "lbfgs_": MethodFamily(
+        "LSO (L-BFGS)", "facet", lambda v: dict(optimizer="lbfgs", facet=v), (1, 5, 25)
+    ),
+    "scales_pub_": MethodFamily(
+        "ScaLES (published)",
+        "lambda",
+        lambda v: dict(penalty="published", lam=v),
+        (0.2, 0.5, 0.8),
+        in_paper=False,
+    ),
+}
+
+#: The paper's methods (Sec. 4, 'Methods'), in its order.
+PAPER_METHODS: tuple[str, ...] = tuple(
+    name
+    for prefix, family in METHOD_FAMILIES.items()
+    if family.in_paper
+    for name in family.members(prefix)
 )
 
 #: The published code's penalty at the paper's ScaLES weights (issue 9: does the
 #: B.3 result depend on the exact score or on the published variant?).
-PUBLISHED_VARIANT_METHODS: tuple[str, ...] = tuple(
-    f"scales_pub_{_fmt(lam)}" for lam in (0.2, 0.5, 0.8)
+PUBLISHED_VARIANT_METHODS: tuple[str, ...] = METHOD_FAMILIES["scales_pub_"].members(
+    "scales_pub_"
 )
 
 _NUMBER = re.compile(r"-?[0-9]*\.?[0-9]+(?:e-?[0-9]+)?")
+_BY_LENGTH = sorted(
+    (p for p, f in METHOD_FAMILIES.items() if f.parameter is not None),
+    key=len,
+    reverse=True,
+)
 
-#: Method families: name prefix -> (parameter name, value -> MethodConfig fields).
-#: A name is its prefix followed by a number, e.g. ``"scales_0.5"``; the longest
-#: matching prefix wins (``"scales_es_50"`` is early stopping, not a penalty).
-#: ``"ga"`` (no parameter) is :data:`FIXED_METHODS`. A new family is a new row.
-METHOD_FAMILIES: dict[str, tuple[str, Callable[[float], dict]]] = {
-    "scales_": ("lambda", lambda v: dict(penalty="scales", lam=v)),
-    "prior_": ("lambda", lambda v: dict(penalty="prior", lam=v)),
-    "uc_es_": ("quantile", lambda v: dict(stopping="uc", quantile=v)),
-    "scales_es_": ("quantile", lambda v: dict(stopping="scales", quantile=v)),
-    "scales_pub_": ("lambda", lambda v: dict(penalty="published", lam=v)),
-    "lbfgs_": ("facet", lambda v: dict(optimizer="lbfgs", facet=v)),
-}
 
-#: Methods without a parameter: name -> MethodConfig fields.
-FIXED_METHODS: dict[str, dict] = {"ga": {}}
-
-_BY_LENGTH = sorted(METHOD_FAMILIES, key=len, reverse=True)
+def figure_families() -> dict[str, tuple[str, ...]]:
+    """Family label -> its members in the paper (each figure shows the best member)."""
+    return {
+        family.label: family.members(prefix)
+        for prefix, family in METHOD_FAMILIES.items()
+    }
 
 
 def get_method(name: str | MethodConfig) -> MethodConfig:
@@ -156,7 +217,7 @@ def get_method(name: str | MethodConfig) -> MethodConfig:
     Args:
         name: ``"ga"``, ``"scales_<lam>"``, ``"prior_<lam>"``, ``"uc_es_<q>"``,
             ``"scales_es_<q>"``, ``"scales_pub_<lam>"`` or ``"lbfgs_<facet>"``
-            (:data:`FIXED_METHODS`, :data:`METHOD_FAMILIES`).
+            (:data:`METHOD_FAMILIES`).
 
     Returns:
         A validated :class:`MethodConfig`.
@@ -169,13 +230,17 @@ def get_method(name: str | MethodConfig) -> MethodConfig:
         return name
     if not isinstance(name, str):
         raise ValueError(f"method must be a name, got {type(name).__name__}")
-    if name in FIXED_METHODS:
-        return MethodConfig(name, **FIXED_METHODS[name])
+    family = METHOD_FAMILIES.get(name)
+    if family is not None and family.parameter is None:
+        return MethodConfig(name, **family.fields())
     for prefix in _BY_LENGTH:
-        value = name[len(prefix):]
+        value = name[len(prefix) :]
         if name.startswith(prefix) and _NUMBER.fullmatch(value):
-            return MethodConfig(name, **METHOD_FAMILIES[prefix][1](float(value)))
-    patterns = [*FIXED_METHODS, *(f"{p}<{v[0]}>" for p, v in METHOD_FAMILIES.items())]
+            return MethodConfig(name, **METHOD_FAMILIES[prefix].fields(float(value)))
+    patterns = [
+        p if f.parameter is None else f"{p}<{f.parameter}>"
+        for p, f in METHOD_FAMILIES.items()
+    ]
     raise ValueError(
         f"unknown method {name!r}; known patterns: {', '.join(patterns)} "
         f"(paper: {PAPER_METHODS})"

@@ -105,7 +105,7 @@ def hypercube_bounds(
 
 def _unit(g: Tensor) -> Tensor:
     r"""Scale each `q x d` block of a `b x q x d` tensor to unit Frobenius norm."""
-    norm = g.flatten(-2).norm(dim=-1).clamp_min(_TINY)  # (b,)
+    norm = g.flatten(-2).norm(dim=-1).clamp_min(_TINY)  # `b`
     return g / norm[:, None, None]
 
 
@@ -131,7 +131,7 @@ def gen_candidates_normalized_ga(
     Args:
         initial_conditions: A `b x q x d` tensor of start points.
         acquisition_function: Maps `b x q x d` to `b` (maximized).
-        penalty: A score `n x d` -> `n` to increase (ScaLES, prior), or ``None``.
+        penalty: A score `batch x d` -> `batch` to increase (ScaLES, prior), or ``None``.
             A penalty with an ``anchored(z0)`` method (e.g.
             :class:`~scales_core.bo.published.PublishedPenalty`) is anchored once
             at the `(b q) x d` start points and the returned score is used for
@@ -163,8 +163,13 @@ def gen_candidates_normalized_ga(
     accepted = torch.zeros(b, dtype=torch.long, device=X.device)
     anchored = None
     anchors_at_start = getattr(penalty, "anchor", "start") == "start"
-    if (penalty is not None and lam > 0 and hasattr(penalty, "anchored")
-            and anchors_at_start and n_steps):
+    if (
+        penalty is not None
+        and lam > 0
+        and hasattr(penalty, "anchored")
+        and anchors_at_start
+        and n_steps
+    ):
         anchored = penalty.anchored(X.reshape(-1, d))
     for _ in range(n_steps):
         idx = active.nonzero().squeeze(-1)
@@ -211,7 +216,7 @@ def optimize_acqf_ga(
         acq_function: Maps `b x q x d` to `b`.
         initial_conditions: A `b x q x d` (or `q x d`) tensor; each of the `b`
             restarts ascends independently and the best is returned.
-        penalty: A score `n x d` -> `n` to increase, or ``None``.
+        penalty: A score `batch x d` -> `batch` to increase, or ``None``.
         lam: Weight of the normalized penalty gradient (>= 0).
         lr: Step length.
         n_steps: Number of updates.

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..datasets import DATASETS, Dataset, dataset_for_task
-from ..datasets.record import encodable, place_vae
 from .._checks import decoder_dtype
+from ..datasets import DATASETS, Dataset, dataset_for_task
+from ..datasets.dataset import encodable, place_vae
 from ..jacobian import check_positions
 from ..paths import DataNotFoundError
 from ..tasks import get_task
@@ -29,6 +29,7 @@ __all__ = ["Problem", "PROBLEM_DEFAULTS", "make_problem"]
 logger = logging.getLogger(__name__)
 
 Evaluate = Callable[[list[str]], tuple[np.ndarray, np.ndarray, list]]
+
 
 class _ProblemDefaults(Mapping):
     """Deprecated read-only view ``task -> dict(checkpoint, rho, n_init, lr)``.
@@ -41,14 +42,21 @@ class _ProblemDefaults(Mapping):
         return [t for d in DATASETS.values() for t in d.objectives]
 
     def __getitem__(self, task: str) -> dict:
-        warnings.warn("PROBLEM_DEFAULTS is deprecated; use "
-                      "scales_core.datasets.dataset_for_task(task)",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "PROBLEM_DEFAULTS is deprecated; use "
+            "scales_core.datasets.dataset_for_task(task)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         if task not in self._tasks():
             raise KeyError(task)
         record = dataset_for_task(task)
-        return dict(checkpoint=record.bo_model, rho=record.rho,
-                    n_init=record.bo.n_init, lr=record.bo.lr)
+        return dict(
+            checkpoint=record.bo_model,
+            rho=record.rho,
+            n_init=record.bo.n_init,
+            lr=record.bo.lr,
+        )
 
     def __iter__(self):
         return iter(self._tasks())
@@ -67,8 +75,8 @@ class Problem:
 
     Attributes:
         task: Task name (written to the run header).
-        decoder: Maps `n x d` latents to `n x L x D` logits (for the scores).
-        decode: Maps `n x d` latents to `n` strings (argmax decoding).
+        decoder: Maps `batch x d` latents to `batch x L x D` logits (for the scores).
+        decode: Maps `batch x d` latents to `batch` strings (argmax decoding).
         evaluate: Maps strings to ``(values, valid, reasons)`` as
             :meth:`scales_core.tasks.Task.evaluate`.
         strings: The `n` initial strings.
@@ -111,7 +119,9 @@ class Problem:
                 f"{len(self.strings)} initial strings for {X.shape[0]} latents"
             )
         if not (isinstance(self.latent_scale, (int, float)) and self.latent_scale > 0):
-            raise ValueError(f"latent_scale must be positive, got {self.latent_scale!r}")
+            raise ValueError(
+                f"latent_scale must be positive, got {self.latent_scale!r}"
+            )
         check_positions(self.positions)
         if not (torch.isfinite(X).all() and torch.isfinite(Y).all()):
             raise ValueError("initial latents and objective values must be finite")
@@ -155,7 +165,9 @@ def problem_info(
     checkpoint: str | None = None,
     positions: int | None = None,
 ) -> dict:
-    """The run-header description of ``make_problem(task, n_init, seed, checkpoint,
+    """The run-header description of a problem.
+
+    The problem is ``make_problem(task, n_init, seed, checkpoint,
     positions=positions)``.
 
     Computed from the task's record alone (no VAE is loaded), so a sweep can match
@@ -203,8 +215,12 @@ def _valid_initial_set(record, vae, task, strings, n_init, seed):
                 f"valid (reasons include {sorted({r for r in reasons if r})[:3]})"
             )
         size = int(math.ceil(size * 1.2 * n_init / max(len(keep), 1)))
-        logger.info("%d of %d initial strings are invalid; drawing %d",
-                    len(strings) - int(valid.sum()), len(strings), size)
+        logger.info(
+            "%d of %d initial strings are invalid; drawing %d",
+            len(strings) - int(valid.sum()),
+            len(strings),
+            size,
+        )
         pool = encodable(vae, record.bo_pool(size, seed), size)
         if len(pool) <= len(strings):
             raise ValueError(
@@ -267,8 +283,11 @@ def make_problem(
     if not math.isclose(float(vae.latent_scale), record.latent_scale):
         logger.warning(
             "%s has latent scale %g, the %s record's BO box assumes %g; pass "
-            "BOConfig(half_width=...) in this VAE's units", checkpoint,
-            vae.latent_scale, record.name, record.latent_scale,
+            "BOConfig(half_width=...) in this VAE's units",
+            checkpoint,
+            vae.latent_scale,
+            record.name,
+            record.latent_scale,
         )
     strings, values = _valid_initial_set(record, vae, task, strings, n_init, seed)
     with torch.no_grad():

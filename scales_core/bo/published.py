@@ -40,15 +40,15 @@ from torch import Tensor
 
 from .._checks import call_decoder
 from ..jacobian import logits_and_jacobian
-from ..reference import decoder_mode, published_jacobian
-from ..score import (
+from ..logdet import (
     FORMULAS,
     NORMALIZERS,
     clip_logits,
     log_det_forward,
     log_det_pinv,
-    prior_score,
 )
+from ..reference import decoder_mode, published_jacobian
+from ..score import prior_score
 
 __all__ = ["ANCHORS", "ReleasePenalty", "PublishedPenalty"]
 
@@ -60,7 +60,7 @@ ANCHORS = ("current", "start")
 class ReleasePenalty:
     r"""A ScaLES penalty with ``A`` held fixed, each published choice a parameter.
 
-    The value at `n x d` latents ``z`` is
+    The value at `batch x d` latents ``z`` is
 
     .. math:: \text{prior}(z) + \tau \cdot \text{log\_det}(\text{clip}(l(z)), A)
 
@@ -69,7 +69,7 @@ class ReleasePenalty:
     only the logits carry the gradient.
 
     Args:
-        decoder: Maps `n x d` latents to `n x L x D` logits.
+        decoder: Maps `batch x d` latents to `batch x L x D` logits.
         formula: ``"paper"`` (pinv, Eq. 13, ``1/c`` row) or ``"forward"``.
         normalizer: The forward formula's normaliser output, ``"c"`` or ``"inv_c"``.
         jacobian: ``"fd"`` (forward differences, as both releases) or
@@ -87,7 +87,7 @@ class ReleasePenalty:
     Example:
         >>> pen = ReleasePenalty(vae.decoder, formula="forward", normalizer="inv_c",
         ...                      anchor="start", dropout=True, prior_scale=None)
-        >>> score = pen.anchored(z0)          # A fixed at the `n x d` start points
+        >>> score = pen.anchored(z0)          # A fixed at the `batch x d` start points
         >>> score(z0 + 0.01).sum().backward()
     """
 
@@ -108,7 +108,9 @@ class ReleasePenalty:
         if formula not in FORMULAS:
             raise ValueError(f"formula must be one of {FORMULAS}, got {formula!r}")
         if normalizer not in NORMALIZERS:
-            raise ValueError(f"normalizer must be one of {NORMALIZERS}, got {normalizer!r}")
+            raise ValueError(
+                f"normalizer must be one of {NORMALIZERS}, got {normalizer!r}"
+            )
         if formula == "paper" and normalizer != "c":
             raise ValueError("normalizer='inv_c' is an option of formula='forward'")
         if jacobian not in ("fd", "forward"):
@@ -121,7 +123,11 @@ class ReleasePenalty:
         self.decoder, self.formula, self.normalizer = decoder, formula, normalizer
         self.jacobian_method, self.anchor = jacobian, anchor
         self.dropout = bool(dropout)
-        self.tau, self.logit_clip, self.prior_scale = float(tau), logit_clip, prior_scale
+        self.tau, self.logit_clip, self.prior_scale = (
+            float(tau),
+            logit_clip,
+            prior_scale,
+        )
         self.positions, self.eps = positions, float(eps)
 
     def _logits(self, z: Tensor) -> Tensor:
@@ -131,7 +137,7 @@ class ReleasePenalty:
         return out[:, : self.positions] if self.positions is not None else out
 
     def jacobian(self, z0: Tensor) -> Tensor:
-        r"""The fixed Jacobian at `n x d` points, `n x (K*D) x d` (no graph)."""
+        r"""The fixed Jacobian at `batch x d` points, `batch x (K*D) x d` (no graph)."""
         if self.jacobian_method == "fd":
             return published_jacobian(
                 self.decoder, z0, self.eps, self.dropout, self.positions
@@ -154,11 +160,11 @@ class ReleasePenalty:
         return out.to(z.dtype)
 
     def anchored(self, z0: Tensor) -> Callable[[Tensor], Tensor]:
-        r"""The penalty with ``A`` fixed at the `n x d` start points ``z0``.
+        r"""The penalty with ``A`` fixed at the `batch x d` start points ``z0``.
 
         Returns:
-            A function of `n x d` latents (row ``i`` paired with ``z0[i]``'s
-            Jacobian) giving `n` values, differentiable through the logits.
+            A function of `batch x d` latents (row ``i`` paired with ``z0[i]``'s
+            Jacobian) giving `batch` values, differentiable through the logits.
         """
         A = self.jacobian(z0)
 
@@ -172,7 +178,7 @@ class ReleasePenalty:
         return score
 
     def __call__(self, z: Tensor) -> Tensor:
-        """The penalty with ``A`` taken at ``z`` itself, `n x d` -> `n`."""
+        """The penalty with ``A`` taken at ``z`` itself, `batch x d` -> `batch`."""
         return self._value(z, self.jacobian(z))
 
 
@@ -184,7 +190,7 @@ class PublishedPenalty(ReleasePenalty):
     reproducible. For the releases use ``ReleasePenalty``.
 
     Args:
-        decoder: Maps `n x d` latents to `n x L x D` logits.
+        decoder: Maps `batch x d` latents to `batch x L x D` logits.
         eps: Forward finite-difference step.
         dropout: Train mode while the penalty runs.
         extra_row: ``"p"`` (the ``p/c`` row) or ``"ones"`` (Thm 3.1's ``1/c`` row).
@@ -202,8 +208,13 @@ class PublishedPenalty(ReleasePenalty):
         if extra_row not in ("p", "ones"):
             raise ValueError(f"extra_row must be 'p' or 'ones', got {extra_row!r}")
         super().__init__(
-            decoder, jacobian="fd", anchor="start", dropout=dropout,
-            prior_scale=None, positions=positions, eps=eps,
+            decoder,
+            jacobian="fd",
+            anchor="start",
+            dropout=dropout,
+            prior_scale=None,
+            positions=positions,
+            eps=eps,
         )
         self.extra_row = extra_row
 

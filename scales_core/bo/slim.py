@@ -1,6 +1,6 @@
 r"""Slim run records: what the chapters read, without the proposed latents.
 
-A compacted logP run (:func:`~scales_core.bo.records.compact_run`) is about 190 KB,
+A compacted logP run (:func:`~scales_core.bo.compaction.compact_run`) is about 190 KB,
 three quarters of it the 500 proposed latents as float32 text; the book's 300-odd
 runs would not fit the 60 MB the repository allows. The chapters read two things
 of a proposed latent: its norm (:func:`~scales_core.results.proposal_norms`) and
@@ -35,8 +35,9 @@ import numpy as np
 import torch
 from scipy.spatial.distance import cdist
 
+from .compaction import _float32_text, write_gzip_records
 from .init_store import InitStore, load_init_latents
-from .records import _float32_text, _read_lines, write_gzip_records
+from .run_record import _read_lines
 
 __all__ = ["SLIM_FIELDS", "is_slim", "pool_distances", "slim_folder", "slim_run"]
 
@@ -46,7 +47,9 @@ logger = logging.getLogger(__name__)
 SLIM_FIELDS = ("latent_norm", "pool_distance")
 
 
-def pool_distances(init: np.ndarray, latents: np.ndarray, steps: np.ndarray) -> np.ndarray:
+def pool_distances(
+    init: np.ndarray, latents: np.ndarray, steps: np.ndarray
+) -> np.ndarray:
     r"""Each proposal's distance to the latents observed before its step, in initial spacings.
 
     Args:
@@ -75,23 +78,35 @@ def pool_distances(init: np.ndarray, latents: np.ndarray, steps: np.ndarray) -> 
 def is_slim(oracle: Iterable[dict]) -> bool:
     """Whether oracle records carry :data:`SLIM_FIELDS` instead of their latents."""
     oracle = list(oracle)
-    return bool(oracle) and all("latent" not in r and "latent_norm" in r for r in oracle)
+    return bool(oracle) and all(
+        "latent" not in r and "latent_norm" in r for r in oracle
+    )
 
 
-def _slim_records(records: list[dict], path: Path, store: InitStore | None) -> list[dict]:
+def _slim_records(
+    records: list[dict], path: Path, store: InitStore | None
+) -> list[dict]:
     header, rest = records[0], records[1:]
     init = next((r for r in rest if r.get("type") == "init"), None)
     oracle = [r for r in rest if r.get("type") == "oracle"]
     if init is not None and init.get("latents") is not None and store is not None:
-        file, sha = store.put_latents(torch.tensor(init["latents"], dtype=torch.float64))
+        file, sha = store.put_latents(
+            torch.tensor(init["latents"], dtype=torch.float64)
+        )
         moved = {k: v for k, v in init.items() if k != "latents"}
-        moved.update(latents_file=os.path.relpath(file, path.parent), latents_sha256=sha)
+        moved.update(
+            latents_file=os.path.relpath(file, path.parent), latents_sha256=sha
+        )
         rest = [moved if r is init else r for r in rest]
-    latents = np.asarray([[_float32_text(x) for x in r["latent"]] for r in oracle], dtype=float)
+    latents = np.asarray(
+        [[_float32_text(x) for x in r["latent"]] for r in oracle], dtype=float
+    )
     init_latents = None if init is None else load_init_latents(init, path)
     if init_latents is not None and len(oracle):
         steps = np.array([r["step"] for r in oracle])
-        distance = pool_distances(np.asarray(init_latents, dtype=np.float32), latents, steps)
+        distance = pool_distances(
+            np.asarray(init_latents, dtype=np.float32), latents, steps
+        )
     else:
         distance = [None] * len(oracle)
     slim = {}
@@ -100,8 +115,10 @@ def _slim_records(records: list[dict], path: Path, store: InitStore | None) -> l
         out["latent_norm"] = _float32_text(float(np.linalg.norm(z)))
         out["pool_distance"] = None if d is None else _float32_text(float(d))
         slim[id(record)] = out
-    compacted = {**header.get("compacted", {}),
-                 "oracle_latents": "dropped; latent_norm and pool_distance kept (scales_core.bo.slim)"}
+    compacted = {
+        **header.get("compacted", {}),
+        "oracle_latents": "dropped; latent_norm and pool_distance kept (scales_core.bo.slim)",
+    }
     return [{**header, "compacted": compacted}] + [slim.get(id(r), r) for r in rest]
 
 
@@ -120,12 +137,18 @@ def slim_run(path: str | os.PathLike, store: InitStore | None = None) -> bool:
     """
     path = Path(path)
     if path.suffix != ".gz":
-        raise ValueError(f"{path}: only compacted runs (.jsonl.gz) are slimmed; finish the run first")
+        raise ValueError(
+            f"{path}: only compacted runs (.jsonl.gz) are slimmed; finish the run first"
+        )
     records, _ = _read_lines(path)
     if not records or records[-1].get("type") != "done":
-        raise ValueError(f"{path}: the run is not finished (no done record); not slimmed")
+        raise ValueError(
+            f"{path}: the run is not finished (no done record); not slimmed"
+        )
     oracle = [r for r in records if r.get("type") == "oracle"]
-    inline = any(r.get("type") == "init" and r.get("latents") is not None for r in records)
+    inline = any(
+        r.get("type") == "init" and r.get("latents") is not None for r in records
+    )
     if (not oracle or is_slim(oracle)) and not (inline and store is not None):
         return False
     if any("latent" not in r for r in oracle):
@@ -145,7 +168,9 @@ def slim_folder(root: str | os.PathLike, progress: bool = True) -> list[Path]:
     root = Path(root)
     store = InitStore(root / "_init")
     changed = []
-    for path in tqdm(sorted(root.rglob("*.jsonl.gz")), desc="slim", disable=not progress):
+    for path in tqdm(
+        sorted(root.rglob("*.jsonl.gz")), desc="slim", disable=not progress
+    ):
         if slim_run(path, store):
             changed.append(path)
     return changed
@@ -153,7 +178,9 @@ def slim_folder(root: str | os.PathLike, progress: bool = True) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("folders", nargs="+", help="sweep output folders (e.g. results/bo)")
+    parser.add_argument(
+        "folders", nargs="+", help="sweep output folders (e.g. results/bo)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for folder in args.folders:

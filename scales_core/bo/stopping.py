@@ -5,7 +5,7 @@ when the score of ``z'`` crosses a threshold: above it for an uncertainty (UC,
 higher = more uncertain), below it for ScaLES (higher = more in-distribution).
 Thresholds are quantiles of the score over training latents.
 
-Any callable ``score(z)`` (`n x d` -> `n`) works; :class:`SeededScore` turns a
+Any callable ``score(z)`` (`batch x d` -> `batch`) works; :class:`SeededScore` turns a
 randomized score such as :func:`scales_core.uncertainty.uncertainty_score` into
 a deterministic one (a fresh, derived seed per call).
 """
@@ -41,7 +41,7 @@ class SeededScore:
         self.calls = 0
 
     def __call__(self, z: Tensor) -> Tensor:
-        r"""Score `n x d` latents -> `n`."""
+        r"""Score `batch x d` latents -> `batch`."""
         seed = derive_seed(self.seed, self.calls)
         self.calls += 1
         return self.score(z, seed=seed, **self.kwargs)
@@ -53,7 +53,7 @@ def score_quantile(
     r"""The ``quantile``-th percentile of ``score`` over reference latents.
 
     Args:
-        score: Maps `n x d` latents to `n` scores.
+        score: Maps `batch x d` latents to `batch` scores.
         X: An `n x d` tensor of reference (training) latents.
         quantile: In ``[0, 100]``; 100 is the maximum.
         batch_size: Latents scored per call.
@@ -73,7 +73,9 @@ def score_quantile(
 def score_values(score: Score, X: Tensor, batch_size: int = 256) -> Tensor:
     r"""``score`` on `n x d` latents, ``batch_size`` per call: an `n` float64 tensor."""
     with torch.no_grad():
-        return torch.cat([score(chunk).detach().double() for chunk in X.split(batch_size)])
+        return torch.cat(
+            [score(chunk).detach().double() for chunk in X.split(batch_size)]
+        )
 
 
 def quantile_of(values: Tensor, quantile: float) -> float:
@@ -89,14 +91,14 @@ class ScoreThresholdStopping:
     r"""Reject updates whose new point has a score beyond ``threshold``.
 
     Args:
-        score: Maps `n x d` latents to `n` scores.
+        score: Maps `batch x d` latents to `batch` scores.
         threshold: The score bound.
         upper: ``True``: reject when ``score > threshold`` (an uncertainty);
             ``False``: reject when ``score < threshold`` (ScaLES).
 
     Example:
         >>> stop = ScoreThresholdStopping.from_quantile(scales, X, 50, upper=False)
-        >>> stop.reject(X_new)  # `n` bool
+        >>> stop.reject(X_new)  # `batch` bool
     """
 
     def __init__(self, score: Score, threshold: float, upper: bool) -> None:
@@ -117,10 +119,10 @@ class ScoreThresholdStopping:
         r"""Which proposed points cross the threshold.
 
         Args:
-            X: An `n x d` tensor of proposed latents.
+            X: A `batch x d` tensor of proposed latents.
 
         Returns:
-            An `n` bool tensor (``True`` = reject the update that led there).
+            A `batch` bool tensor (``True`` = reject the update that led there).
         """
         with torch.no_grad():
             s = self.score(X.detach())

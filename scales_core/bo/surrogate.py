@@ -178,8 +178,11 @@ def fit_surrogate(
     covar_module = None
     if config.kind == "deep_kernel":
         k = config.features  # one lengthscale per feature
-        base = (RBFKernel(ard_num_dims=k) if config.base_kernel == "rbf"
-                else MaternKernel(nu=2.5, ard_num_dims=k))
+        base = (
+            RBFKernel(ard_num_dims=k)
+            if config.base_kernel == "rbf"
+            else MaternKernel(nu=2.5, ard_num_dims=k)
+        )
         mlp = _mlp(d, tuple(config.hidden), config.features, config.seed)
         covar_module = DeepKernel(mlp, ScaleKernel(base))
     with warnings.catch_warnings():

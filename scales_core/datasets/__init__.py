@@ -10,7 +10,7 @@ r"""One home per dataset: frozen records of everything the package knows about e
     dataset_for_task("logp") is smiles      # True
 
 * :mod:`~scales_core.datasets.protocol`: the VAE contract (:class:`VAE`).
-* :mod:`~scales_core.datasets.record`: :class:`Dataset`, :class:`BODefaults`,
+* :mod:`~scales_core.datasets.dataset`: :class:`Dataset`, :class:`BODefaults`,
   :class:`Validity`, :class:`Training`.
 * :mod:`~scales_core.datasets.registry`: :data:`DATASETS` and its look-ups.
 * :mod:`~scales_core.datasets.builtin`: the paper's three records.
@@ -25,9 +25,17 @@ records.
 
 from __future__ import annotations
 
-from .builtin import EXPRESSIONS, FILTERS, GRAMMAR, RDKIT, SELFIES, SMILES, load_named_vae
+from .builtin import (
+    EXPRESSIONS,
+    FILTERS,
+    GRAMMAR,
+    RDKIT,
+    SELFIES,
+    SMILES,
+    load_named_vae,
+)
+from .dataset import BODefaults, Dataset, Training, Validity, encodable
 from .protocol import VAE
-from .record import BODefaults, Dataset, Training, Validity, encodable
 from .registry import (
     DATASETS,
     dataset_for_kind,

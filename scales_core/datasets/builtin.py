@@ -29,7 +29,7 @@ from ..models import OWN_MODELS, PAPER_CHECKPOINTS, load_paper_vae, load_vae
 from ..models.paper import FIRST_RELEASE_CHECKPOINTS, PAPER_SIZES
 from ..tasks import is_valid_expression, is_valid_smiles, passes_quality_filters
 from ..tasks.validity import mol_from_smiles
-from .record import BODefaults, Dataset, Training, Validity
+from .dataset import BODefaults, Dataset, Training, Validity
 from .registry import register
 
 __all__ = ["EXPRESSIONS", "GRAMMAR", "FILTERS", "RDKIT", "SELFIES", "SMILES"]
@@ -91,8 +91,10 @@ def _expression_training(n_train, n_heldout, seed):
 EXPRESSIONS = Dataset(
     name="expressions",
     model="expressions_gru_1",
-    models=(*(c for c in PAPER_CHECKPOINTS if c.startswith("expressions_")),
-            *FIRST_RELEASE_CHECKPOINTS),
+    models=(
+        *(c for c in PAPER_CHECKPOINTS if c.startswith("expressions_")),
+        *FIRST_RELEASE_CHECKPOINTS,
+    ),
     vae_loader=load_named_vae,
     validity=GRAMMAR,
     objectives=("expressions",),
@@ -105,8 +107,10 @@ EXPRESSIONS = Dataset(
     bo=BODefaults(n_init=500, n_steps=100, q=5, lr=0.5, half_width=3.0),
     latent_scale=PAPER_SIZES["expressions"]["latent_scale"],
     training=Training(
-        kind="char_expressions", architecture="char",
-        load_strings=_expression_training, canonical=_canonical_expression,
+        kind="char_expressions",
+        architecture="char",
+        load_strings=_expression_training,
+        canonical=_canonical_expression,
         char_sizes=_char_sizes("expressions"),
         vocab=lambda: list(tokens.EXPRESSIONS_VOCAB),
     ),
@@ -153,9 +157,12 @@ SMILES = Dataset(
     bo=BODefaults(n_init=500, n_steps=100, q=5, lr=0.01, half_width=25.0),
     latent_scale=PAPER_SIZES["smiles"]["latent_scale"],
     training=Training(
-        kind="char_smiles", architecture="char",
-        load_strings=_zinc_training, canonical=_canonical_smiles,
-        char_sizes=_char_sizes("smiles"), vocab=tokens.smiles_symbols,
+        kind="char_smiles",
+        architecture="char",
+        load_strings=_zinc_training,
+        canonical=_canonical_smiles,
+        char_sizes=_char_sizes("smiles"),
+        vocab=tokens.smiles_symbols,
     ),
     description="ZINC-250k SMILES (JT-VAE split), character GRU/LSTM VAEs",
 )
@@ -188,12 +195,21 @@ SELFIES = Dataset(
     # The deep kernel of the published BO (les/opt/utils.py, GPRegressionModel and
     # LargeFeatureExtractor: an exact GP on a 256-1000-500-50-12 ReLU network, RBF
     # with one lengthscale per feature, Adam at lr 0.01 for 200 iterations).
-    bo=BODefaults(n_init=1000, n_steps=250, q=5, lr=1.0, half_width=3.0,
-                  surrogate=dict(kind="deep_kernel", hidden=(1000, 500, 50),
-                                 features=12, base_kernel="rbf")),
+    bo=BODefaults(
+        n_init=1000,
+        n_steps=250,
+        q=5,
+        lr=1.0,
+        half_width=3.0,
+        surrogate=dict(
+            kind="deep_kernel", hidden=(1000, 500, 50), features=12, base_kernel="rbf"
+        ),
+    ),
     training=Training(
-        kind="selfies_transformer", architecture="selfies_transformer",
-        load_strings=_moses_training, canonical=_canonical_smiles,
+        kind="selfies_transformer",
+        architecture="selfies_transformer",
+        load_strings=_moses_training,
+        canonical=_canonical_smiles,
     ),
     description="MOSES molecules as SELFIES, the project's transformer VAE",
 )

@@ -33,7 +33,7 @@ import torch
 
 from ..models.own import WEIGHTS_DIR, load_vae
 from ..tasks import Outcome, Task, register_task
-from .record import BODefaults, Dataset, Training, Validity
+from .dataset import BODefaults, Dataset, Training, Validity
 from .registry import register
 
 __all__ = [
@@ -73,8 +73,15 @@ MAX_LEN = 16
 #: One word in ``TEST_SHARE`` (by hash) belongs to the test split.
 TEST_SHARE = 10
 #: Sizes of the character VAE (:class:`~scales_core.models.CharVAEConfig` fields).
-CHAR_SIZES = dict(max_len=MAX_LEN, latent_dim=8, hidden=64, num_layers=2,
-                  conv_channels=(8, 8, 8), conv_kernels=(3, 3, 3), dropout=0.2)
+CHAR_SIZES = dict(
+    max_len=MAX_LEN,
+    latent_dim=8,
+    hidden=64,
+    num_layers=2,
+    conv_channels=(8, 8, 8),
+    conv_kernels=(3, 3, 3),
+    dropout=0.2,
+)
 #: Folder of the shipped weights.
 WEIGHTS = WEIGHTS_DIR / "dyck_char"
 #: Words per requested item of :func:`items` (a split keeps about 9 or 1 in 10).
@@ -158,8 +165,9 @@ def _completions(steps: int, height: int) -> int:
     if height < 0 or height > steps or (steps - height) % 2:
         return 0
     up = (steps - height) // 2
-    return math.comb(steps, up) - (math.comb(steps, up + height + 1)
-                                   if up + height + 1 <= steps else 0)
+    return math.comb(steps, up) - (
+        math.comb(steps, up + height + 1) if up + height + 1 <= steps else 0
+    )
 
 
 def _uniform_word(half: int, rng: np.random.Generator) -> str:
@@ -208,8 +216,11 @@ def generate(n: int, seed: int, max_len: int = MAX_LEN) -> list[str]:
 
 
 def split_of(word: str) -> str:
-    """``"test"`` for one word in :data:`TEST_SHARE` (by SHA-256 of its text), else
-    ``"train"``: a fixed partition of all words, whatever the seeds."""
+    """``"test"`` for one word in :data:`TEST_SHARE`, else ``"train"``.
+
+    Words are assigned by SHA-256 of their text: a fixed partition of all words,
+    whatever the seeds.
+    """
     digest = hashlib.sha256(word.encode("utf-8")).digest()
     return "test" if int.from_bytes(digest[:4], "big") % TEST_SHARE == 0 else "train"
 
@@ -245,8 +256,10 @@ def items(split: str, n: int, seed: int) -> list[str]:
 def training_strings(
     n_train: int | None, n_heldout: int, seed: int
 ) -> tuple[list[str], list[str], dict]:
-    r"""Training and held-out words for :mod:`scales_core.train` (disjoint by
-    :func:`split_of`); ``n_train=None`` means 50,000."""
+    r"""Training and held-out words for :mod:`scales_core.train`.
+
+    The two are disjoint by :func:`split_of`; ``n_train=None`` means 50,000.
+    """
     n_train = 50_000 if n_train is None else n_train
     train = [w for w in generate(2 * n_train, seed) if split_of(w) == "train"][:n_train]
     held = items("test", n_heldout, seed + 1)[:n_heldout]
@@ -265,8 +278,12 @@ VALIDITY = Validity("balanced", is_dyck)
 
 #: How :mod:`scales_core.train` trains the ``char_dyck`` VAE (:data:`CHAR_SIZES`).
 TRAINING = Training(
-    kind="char_dyck", architecture="char", load_strings=training_strings,
-    canonical=canonical, char_sizes=CHAR_SIZES, vocab=lambda: list(VOCAB),
+    kind="char_dyck",
+    architecture="char",
+    load_strings=training_strings,
+    canonical=canonical,
+    char_sizes=CHAR_SIZES,
+    vocab=lambda: list(VOCAB),
 )
 
 #: The record (not registered on import; see :func:`register_records`).
@@ -288,8 +305,13 @@ DYCK = Dataset(
 )
 
 #: The BO task ``dyck_depth``: maximize the nesting depth of a valid word.
-DYCK_TASK = Task("dyck_depth", "dyck", objective, invalid_reason,
-                 "nesting depth of a balanced word over ()[]; valid: balanced")
+DYCK_TASK = Task(
+    "dyck_depth",
+    "dyck",
+    objective,
+    invalid_reason,
+    "nesting depth of a balanced word over ()[]; valid: balanced",
+)
 
 
 def register_records(replace: bool = True) -> Dataset:

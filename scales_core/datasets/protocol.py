@@ -25,7 +25,7 @@ class VAE(Protocol):
         latent_dim: The latent size `d`.
         latent_scale: Standard deviation `s` of the prior ``N(0, s^2 I)`` the VAE
             was trained with (``eps_std``; 1 for a standard VAE).
-        decoder: Maps an `n x d` latent tensor to `n x L x D` logits.
+        decoder: Maps a `batch x d` latent tensor to `batch x L x D` logits.
 
     Example:
         >>> isinstance(models.load_paper_vae("expressions_gru_1"), VAE)  # doctest: +SKIP
@@ -37,7 +37,7 @@ class VAE(Protocol):
     decoder: Callable[[Tensor], Tensor]
 
     def tokenize(self, strings: Sequence[str]) -> Tensor:
-        r"""Map `n` strings to an `n x L` long tensor.
+        r"""Map `batch` strings to a `batch x L` long tensor.
 
         Raises:
             ValueError: for a string the model cannot read (unknown symbols, too
@@ -46,9 +46,9 @@ class VAE(Protocol):
         ...
 
     def encode(self, strings: Sequence[str]) -> Tensor:
-        r"""Encoder means of `n` strings, an `n x d` tensor."""
+        r"""Encoder means of `batch` strings, a `batch x d` tensor."""
         ...
 
     def decode_strings(self, z: Tensor) -> list[str]:
-        r"""Argmax decodes of an `n x d` latent tensor, `n` strings."""
+        r"""Argmax decodes of a `batch x d` latent tensor, `batch` strings."""
         ...

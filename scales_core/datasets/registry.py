@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .record import Dataset
+from .dataset import Dataset
 
 __all__ = [
     "DATASETS",
@@ -37,7 +37,9 @@ def register(dataset: Dataset, replace: bool = False) -> Dataset:
             served by another record, or something that is not a :class:`Dataset`.
     """
     if not isinstance(dataset, Dataset):
-        raise ValueError(f"register takes a Dataset record, got {type(dataset).__name__}")
+        raise ValueError(
+            f"register takes a Dataset record, got {type(dataset).__name__}"
+        )
     if dataset.name in DATASETS and not replace:
         raise ValueError(
             f"a dataset named {dataset.name!r} is already registered; pass "

@@ -3,7 +3,7 @@ r"""Training data of a dataset record (:func:`load_training_strings`)."""
 from __future__ import annotations
 
 from ..models.training import check_disjoint, read_lines
-from .record import Dataset
+from .dataset import Dataset
 from .registry import DATASETS, dataset_for_kind, get_dataset
 
 __all__ = ["load_training_strings"]
@@ -17,8 +17,12 @@ def _record(dataset: str | Dataset) -> Dataset:
 
 
 def load_training_strings(
-    dataset: str | Dataset, n_train: int | None, n_heldout: int, seed: int,
-    train_file: str | None = None, heldout_file: str | None = None,
+    dataset: str | Dataset,
+    n_train: int | None,
+    n_heldout: int,
+    seed: int,
+    train_file: str | None = None,
+    heldout_file: str | None = None,
 ) -> tuple[list[str], list[str], dict]:
     """Raw training and held-out strings of a dataset, and a description.
 
@@ -49,8 +53,11 @@ def load_training_strings(
         else:
             held, train = train[:n_heldout], train[n_heldout:]
         train = train[:n_train] if n_train else train
-        info = {"source": "files", "train_file": str(train_file),
-                "heldout_file": str(heldout_file)}
+        info = {
+            "source": "files",
+            "train_file": str(train_file),
+            "heldout_file": str(heldout_file),
+        }
     else:
         record = _record(dataset)
         if record.training is None:

@@ -21,14 +21,14 @@ def encode_input(x: object) -> list | Tensor:
     r"""The items to encode, as a list of strings/symbol lists or an index tensor.
 
     Args:
-        x: A list (or tuple) of strings or symbol lists, or an `N x L` long tensor.
+        x: A list (or tuple) of strings or symbol lists, or a `batch x L` long tensor.
 
     Returns:
         ``x`` as a list, or the tensor unchanged.
 
     Raises:
         TypeError: for a bare string or another type (the message shows the fix).
-        ValueError: for an empty batch or a tensor that is not `N x L` integers.
+        ValueError: for an empty batch or a tensor that is not `batch x L` integers.
     """
     if isinstance(x, str):
         raise TypeError(
@@ -58,7 +58,7 @@ def check_decode_latents(z: object, latent_dim: int) -> None:
     r"""Refuse latents that cannot be decoded meaningfully.
 
     Raises:
-        ValueError: for a non-tensor, a shape other than `N x latent_dim`, or
+        ValueError: for a non-tensor, a shape other than `batch x latent_dim`, or
             NaN/inf entries (naming the rows).
     """
     if not isinstance(z, Tensor) or not z.is_floating_point():
@@ -68,8 +68,7 @@ def check_decode_latents(z: object, latent_dim: int) -> None:
         )
     if z.dim() != 2 or z.shape[1] != latent_dim:
         raise ValueError(
-            f"decode expects latents of shape (N, {latent_dim}), got "
-            f"{tuple(z.shape)}"
+            f"decode expects latents of shape (N, {latent_dim}), got {tuple(z.shape)}"
         )
     finite = torch.isfinite(z).all(1)
     if not bool(finite.all()):

@@ -1,5 +1,7 @@
-r"""Character VAE of Notin et al. (2021), the architecture of the published ScaLES
-checkpoints (expressions: `d=25, L=19, D=15`; SMILES: `d=56, L=120, D=35`).
+r"""Character VAE of Notin et al. (2021).
+
+The architecture of the published ScaLES checkpoints (expressions: `d=25, L=19,
+D=15`; SMILES: `d=56, L=120, D=35`).
 
 Encoder: one-hot `batch x D x L` -> three ``Conv1d -> ReLU -> BatchNorm`` blocks ->
 flatten -> ``Linear(., 100) -> ReLU`` -> heads ``mu`` and ``sigma`` (log-variance).
@@ -30,7 +32,14 @@ from .recurrent import RecurrenceJVP, run_recurrence
 #: The decoder feedback rules (:attr:`CharVAEConfig.feedback`).
 FEEDBACKS = ("softmax", "zeros", "argmax")
 
-__all__ = ["FEEDBACKS", "CharVAEConfig", "CharEncoder", "CharDecoder", "PropertyNet", "CharVAE"]
+__all__ = [
+    "FEEDBACKS",
+    "CharVAEConfig",
+    "CharEncoder",
+    "CharDecoder",
+    "PropertyNet",
+    "CharVAE",
+]
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,9 @@ class CharVAEConfig:
 
     def __post_init__(self) -> None:
         if self.feedback not in FEEDBACKS:
-            raise ValueError(f"feedback must be one of {FEEDBACKS}, got {self.feedback!r}")
+            raise ValueError(
+                f"feedback must be one of {FEEDBACKS}, got {self.feedback!r}"
+            )
 
 
 class CharEncoder(nn.Module):
@@ -106,7 +117,7 @@ class CharEncoder(nn.Module):
             ``(mu, logvar)``, each `batch x d`.
         """
         x = nn.functional.one_hot(tokens, self.cfg.vocab_size)
-        x = x.to(self.linear.weight).transpose(1, 2)  # (batch, D, L)
+        x = x.to(self.linear.weight).transpose(1, 2)  # `batch x D x L`
         for k in range(1, 4):
             conv = getattr(self, f"conv{k}")
             bn = getattr(self, f"batch_norm{k}")
@@ -146,15 +157,15 @@ class CharDecoder(nn.Module):
         cfg = self.cfg
         K = decoded_positions(positions, self.cfg.max_len)
         z = z.to(self.project.weight)
-        ctx = self.project(z)  # (batch, H)
+        ctx = self.project(z)  # `batch x H`
         p_drop = cfg.dropout if self.training else 0.0
-        h = run_recurrence(self.gru, ctx, K, dropout=p_drop)  # (batch, K, H)
+        h = run_recurrence(self.gru, ctx, K, dropout=p_drop)  # `batch x K x H`
         w_h, w_q = self.out.weight[:, : cfg.hidden], self.out.weight[:, cfg.hidden :]
-        base = h @ w_h.T + self.out.bias  # (batch, L, D), the recurrent part
+        base = h @ w_h.T + self.out.bias  # `batch x L x D`, the recurrent part
         # The feedback of the previous step's probabilities is linear:
         # W_q (W_p softmax + b_p) = C softmax + c0.
-        C = w_q @ self.output_projection.weight  # (D, D)
-        c0 = w_q @ self.output_projection.bias  # (D,)
+        C = w_q @ self.output_projection.weight  # `D x D`
+        c0 = w_q @ self.output_projection.bias  # `D`
         steps = base.unbind(1)
         logits = [steps[0] + c0]
         for base_t in steps[1:]:
@@ -168,7 +179,9 @@ class CharDecoder(nn.Module):
             return torch.softmax(logits, dim=-1)
         if self.cfg.feedback == "zeros":
             return None
-        top = logits.detach().argmax(-1, keepdim=True)  # scatter, not one_hot: vmap-safe
+        top = logits.detach().argmax(
+            -1, keepdim=True
+        )  # scatter, not one_hot: vmap-safe
         return torch.zeros_like(logits).detach().scatter(-1, top, 1.0)
 
     def logits_and_jacobian(
@@ -192,27 +205,28 @@ class CharDecoder(nn.Module):
         K = decoded_positions(positions, self.cfg.max_len)
         z = z.to(self.project.weight)
         B, d = z.shape
-        ctx = self.project(z)  # (B, H)
-        dctx = self.project.weight.T.unsqueeze(0)  # (1, d, H), the same for all B
+        ctx = self.project(z)  # `batch x H`
+        # dctx: `1 x d x H`, the same for the whole batch
+        dctx = self.project.weight.T.unsqueeze(0)
         rec = RecurrenceJVP(self.gru, ctx, dctx)
         w_h, w_q = self.out.weight[:, : cfg.hidden], self.out.weight[:, cfg.hidden :]
-        C = (w_q @ self.output_projection.weight).T  # (D, D), acts on probabilities
+        C = (w_q @ self.output_projection.weight).T  # `D x D`, acts on probabilities
         c0 = w_q @ self.output_projection.bias + self.out.bias
         logits, dlogits = [], []
         for t in range(K):
-            h, dh = rec.step()  # (B, H), (B, d, H)
-            l_t, dl_t = h @ w_h.T + c0, dh @ w_h.T  # (B, D), (B, d, D)
+            h, dh = rec.step()  # `batch x H`, `batch x d x H`
+            l_t, dl_t = h @ w_h.T + c0, dh @ w_h.T  # `batch x D`, `batch x d x D`
             if t > 0 and cfg.feedback == "softmax":
-                p = torch.softmax(logits[-1], dim=-1).unsqueeze(1)  # (B, 1, D)
+                p = torch.softmax(logits[-1], dim=-1).unsqueeze(1)  # `batch x 1 x D`
                 dl = dlogits[-1]
-                dp = p * (dl - (dl * p).sum(-1, keepdim=True))  # (B, d, D)
+                dp = p * (dl - (dl * p).sum(-1, keepdim=True))  # `batch x d x D`
                 l_t = l_t + p.squeeze(1) @ C
                 dl_t = dl_t + dp @ C
             elif t > 0 and cfg.feedback == "argmax":  # piecewise constant: no tangent
                 l_t = l_t + self._fed_back(logits[-1]) @ C
             logits.append(l_t)
             dlogits.append(dl_t)
-        A = torch.stack(dlogits, dim=1)  # (B, L, d, D)
+        A = torch.stack(dlogits, dim=1)  # `batch x L x d x D`
         return torch.stack(logits, dim=1), A.transpose(2, 3).reshape(B, -1, d)
 
 
@@ -270,7 +284,7 @@ class CharVAE(nn.Module):
         return self.cfg.latent_scale
 
     def tokenize(self, strings: list[str]) -> Tensor:
-        r"""Map strings to a `N x L` long tensor, padded with the padding symbol.
+        r"""Map strings to a `batch x L` long tensor, padded with the padding symbol.
 
         The one character tokenizer, :func:`scales_core.tokens.encode`.
 
@@ -278,12 +292,16 @@ class CharVAE(nn.Module):
             ValueError: for an unknown character or a string longer than `L`.
         """
         return encode_chars(
-            strings, self._index, self.cfg.max_len, what="item",
-            pad=self.vocab[self.pad_index], device=self.decoder.out.weight.device,
+            strings,
+            self._index,
+            self.cfg.max_len,
+            what="item",
+            pad=self.vocab[self.pad_index],
+            device=self.decoder.out.weight.device,
         )
 
     def detokenize(self, tokens: Tensor) -> list[str]:
-        """Map a `N x L` index tensor to strings, dropping padding symbols."""
+        """Map a `batch x L` index tensor to strings, dropping padding symbols."""
         pad = self.vocab[self.pad_index]
         return [
             "".join(self.vocab[i] for i in row).replace(pad, "")
@@ -292,7 +310,7 @@ class CharVAE(nn.Module):
 
     @torch.no_grad()
     def encode(self, x: list[str] | Tensor, sample: bool = False) -> Tensor:
-        r"""Encode strings (or a `N x L` index tensor) to latents.
+        r"""Encode strings (or a `batch x L` index tensor) to latents.
 
         Args:
             x: Strings or token indices.
@@ -300,7 +318,7 @@ class CharVAE(nn.Module):
                 noise multiplied by :attr:`latent_scale`, as in training).
 
         Returns:
-            A `N x d` tensor.
+            A `batch x d` tensor.
         """
         x = encode_input(x)  # a bare string or an empty list: a clear error
         tokens = self.tokenize(x) if isinstance(x, list) else x
@@ -315,7 +333,7 @@ class CharVAE(nn.Module):
 
     @torch.no_grad()
     def decode_tokens(self, z: Tensor) -> Tensor:
-        """Argmax decoding, `N x d` -> `N x L` indices (decoder in eval mode)."""
+        """Argmax decoding, `batch x d` -> `batch x L` indices (decoder in eval mode)."""
         check_decode_latents(z, self.latent_dim)  # NaN/inf: an error, not a string
         was_training = self.decoder.training
         self.decoder.eval()
@@ -324,5 +342,5 @@ class CharVAE(nn.Module):
         return tokens
 
     def decode_strings(self, z: Tensor) -> list[str]:
-        """Argmax decoding to strings, `N x d` -> `N` strings."""
+        """Argmax decoding to strings, `batch x d` -> `batch` strings."""
         return self.detokenize(self.decode_tokens(z))

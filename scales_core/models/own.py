@@ -22,7 +22,6 @@ import torch
 from torch import nn
 
 from .._files import CorruptFileError, load_json_file, load_torch_file
-
 from .char_vae import CharVAE, CharVAEConfig
 from .selfies_vae import SelfiesVAE, SelfiesVAEConfig
 from .selfies_vocab import SelfiesVocab
@@ -66,8 +65,9 @@ def _build_char(kind: str, config: dict, vocab: list[str]) -> nn.Module:
     for key in ("conv_channels", "conv_kernels"):
         if key in cfg:
             cfg[key] = tuple(cfg[key])
-    return CharVAE(CharVAEConfig(**cfg), list(vocab), pad_index=vocab.index(" "),
-                   kind=kind)
+    return CharVAE(
+        CharVAEConfig(**cfg), list(vocab), pad_index=vocab.index(" "), kind=kind
+    )
 
 
 #: Architecture -> builder ``(kind, config, vocab) -> model``.
@@ -138,15 +138,24 @@ def save_vae(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     spec = vae_spec(vae)
-    state = {k: v.detach().to("cpu", torch.float32) if v.is_floating_point() else v
-             for k, v in vae.state_dict().items()}
+    state = {
+        k: v.detach().to("cpu", torch.float32) if v.is_floating_point() else v
+        for k, v in vae.state_dict().items()
+    }
     tmp = folder / "model.pt.tmp"
     torch.save(state, tmp)
     os.replace(tmp, folder / "model.pt")
     checksum = vocab_checksum(spec["vocab"])
     with open(folder / "config.json", "w", encoding="utf-8") as fh:
-        json.dump({"model": spec["model"], "config": spec["config"],
-                   "vocab_sha256": checksum}, fh, indent=2)
+        json.dump(
+            {
+                "model": spec["model"],
+                "config": spec["config"],
+                "vocab_sha256": checksum,
+            },
+            fh,
+            indent=2,
+        )
     with open(folder / "vocab.json", "w", encoding="utf-8") as fh:
         json.dump(spec["vocab"], fh, indent=0)
     if record is not None:
@@ -181,30 +190,38 @@ def load_vae(
         folder = WEIGHTS_DIR / str(name)
     if not (folder / "model.pt").exists():
         raise FileNotFoundError(f"no weights at {folder / 'model.pt'}")
-    fix = (f"Restore the folder {folder} as save_vae wrote it (for a model shipped "
-           "with the package: reinstall it or `git checkout` the folder).")
+    fix = (
+        f"Restore the folder {folder} as save_vae wrote it (for a model shipped "
+        "with the package: reinstall it or `git checkout` the folder)."
+    )
     spec = load_json_file(folder / "config.json", "model config", fix)
     vocab = load_json_file(folder / "vocab.json", "vocabulary (JSON list)", fix)
     if not isinstance(spec, dict) or not {"model", "config"} <= set(spec):
-        raise CorruptFileError(f"{folder / 'config.json'} lacks 'model' and "
-                               f"'config'. {fix}")
+        raise CorruptFileError(
+            f"{folder / 'config.json'} lacks 'model' and 'config'. {fix}"
+        )
     if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
-        raise CorruptFileError(f"{folder / 'vocab.json'} is not a list of "
-                               f"symbols. {fix}")
+        raise CorruptFileError(
+            f"{folder / 'vocab.json'} is not a list of symbols. {fix}"
+        )
     _check_vocab(folder, spec, vocab, fix)
     try:
         vae = build_vae(spec["model"], spec["config"], vocab)
     except (TypeError, ValueError) as error:
-        raise CorruptFileError(f"{folder / 'config.json'} and "
-                               f"{folder / 'vocab.json'} do not describe a model "
-                               f"({error}). {fix}") from None
+        raise CorruptFileError(
+            f"{folder / 'config.json'} and "
+            f"{folder / 'vocab.json'} do not describe a model "
+            f"({error}). {fix}"
+        ) from None
     state = load_torch_file(folder / "model.pt", "model weights", fix)
     try:
         vae.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, AttributeError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise CorruptFileError(f"{folder / 'model.pt'} does not match "
-                               f"{folder / 'config.json'} ({first}). {fix}") from None
+        raise CorruptFileError(
+            f"{folder / 'model.pt'} does not match "
+            f"{folder / 'config.json'} ({first}). {fix}"
+        ) from None
     return vae.to(device).eval()
 
 
@@ -222,7 +239,8 @@ def _check_vocab(folder: Path, spec: dict, vocab: list[str], fix: str) -> None:
                 f"{folder / 'vocab.json'} does not match the vocabulary the weights "
                 f"were trained with (sha256 {actual[:12]}..., {file} says "
                 f"{str(checksum)[:12]}...): the symbols are reordered or edited, "
-                f"so every decode would be wrong. {fix}")
+                f"so every decode would be wrong. {fix}"
+            )
 
 
 def copy_weights(src: str | os.PathLike[str], name: str) -> Path:

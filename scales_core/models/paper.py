@@ -43,7 +43,9 @@ PAPER_CHECKPOINTS = tuple(
 #: feeds zeros back, not the previous step's probabilities.
 FIRST_RELEASE_CHECKPOINTS = {
     "paper_2024_expressions": (
-        "expressions", "checkpoints/paper_2024/expressions/w.pth", "zeros"
+        "expressions",
+        "checkpoints/paper_2024/expressions/w.pth",
+        "zeros",
     ),
 }
 
@@ -53,12 +55,20 @@ FIRST_RELEASE_CHECKPOINTS = {
 #: the reparametrization noise and the prior samples.
 PAPER_SIZES = {
     "expressions": dict(
-        vocab_size=15, max_len=19, latent_dim=25, conv_channels=(2, 3, 4),
-        conv_kernels=(2, 3, 4), latent_scale=0.1,
+        vocab_size=15,
+        max_len=19,
+        latent_dim=25,
+        conv_channels=(2, 3, 4),
+        conv_kernels=(2, 3, 4),
+        latent_scale=0.1,
     ),
     "smiles": dict(
-        vocab_size=35, max_len=120, latent_dim=56, conv_channels=(9, 9, 10),
-        conv_kernels=(9, 9, 11), latent_scale=0.001,
+        vocab_size=35,
+        max_len=120,
+        latent_dim=56,
+        conv_channels=(9, 9, 10),
+        conv_kernels=(9, 9, 11),
+        latent_scale=0.001,
     ),
 }
 
@@ -140,8 +150,7 @@ def load_uncertainty_thresholds(name: str) -> dict[str, float]:
     if not isinstance(name, str) or not name or "/" in name or "\\" in name:
         raise ValueError(f"bad checkpoint name {name!r}")
     path = resolve(f"checkpoints/paper/uncertainty_thresholds/{name}.yaml")
-    fix = ("Replace it with the published file (see the README of "
-           "$SCALES_DATA_DIR).")
+    fix = "Replace it with the published file (see the README of $SCALES_DATA_DIR)."
     raw = load_yaml_file(path, "UC threshold file", fix)
     keys = ("90", "95", "99", "max")
     if not isinstance(raw, dict) or sorted(map(str, raw)) != sorted(keys):
@@ -151,10 +160,15 @@ def load_uncertainty_thresholds(name: str) -> dict[str, float]:
             f"{found}. {fix}"
         )
     values = {str(k): v for k, v in raw.items()}
-    if not all(
-        isinstance(values[k], (int, float)) and not isinstance(values[k], bool)
-        and math.isfinite(values[k]) for k in keys
-    ) or not values["90"] <= values["95"] <= values["99"] <= values["max"]:
+    if (
+        not all(
+            isinstance(values[k], (int, float))
+            and not isinstance(values[k], bool)
+            and math.isfinite(values[k])
+            for k in keys
+        )
+        or not values["90"] <= values["95"] <= values["99"] <= values["max"]
+    ):
         raise CorruptFileError(
             f"{path} must hold finite, increasing quantiles (90 <= 95 <= 99 <= max), "
             f"got {values}. {fix}"

@@ -21,7 +21,8 @@ def _gru_layer(x_proj: Tensor, w_hh: Tensor, b_hh: Tensor, steps: int) -> Tensor
     Args:
         x_proj: Input projections ``x W_ih^T + b_ih``, `batch x steps x 3H` or
             `batch x 3H` when the input is the same at every step.
-        w_hh: `3H x H` recurrent weights. b_hh: `3H` recurrent bias.
+        w_hh: `3H x H` recurrent weights.
+        b_hh: `3H` recurrent bias.
         steps: Number of time steps.
 
     Returns:
@@ -33,7 +34,7 @@ def _gru_layer(x_proj: Tensor, w_hh: Tensor, b_hh: Tensor, steps: int) -> Tensor
     outs = []
     xs = [x_proj] * steps if x_proj.dim() == 2 else x_proj.unbind(1)
     for xt in xs:
-        gh = h @ w_hh.T + b_hh  # (batch, 3H)
+        gh = h @ w_hh.T + b_hh  # `batch x 3H`
         xr, xz, xn = xt.chunk(3, dim=-1)
         hr, hz, hn = gh.chunk(3, dim=-1)
         r = torch.sigmoid(xr + hr)
@@ -53,7 +54,7 @@ def _lstm_layer(x_proj: Tensor, w_hh: Tensor, b_hh: Tensor, steps: int) -> Tenso
     outs = []
     xs = [x_proj] * steps if x_proj.dim() == 2 else x_proj.unbind(1)
     for xt in xs:
-        gates = xt + h @ w_hh.T + b_hh  # (batch, 4H)
+        gates = xt + h @ w_hh.T + b_hh  # `batch x 4H`
         i, f, g, o = gates.chunk(4, dim=-1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h = torch.sigmoid(o) * torch.tanh(c)
@@ -87,10 +88,10 @@ def run_recurrence(
         w_hh = getattr(rnn, f"weight_hh_l{k}")
         b_hh = getattr(rnn, f"bias_hh_l{k}")
         if out is None:
-            x_proj = x @ w_ih.T + b_ih  # (batch, G*H), the same at every step
+            x_proj = x @ w_ih.T + b_ih  # `batch x G*H`, the same at every step
         else:
             inp = nn.functional.dropout(out, dropout, training=dropout > 0)
-            x_proj = inp @ w_ih.T + b_ih  # (batch, L, G*H)
+            x_proj = inp @ w_ih.T + b_ih  # `batch x L x G*H`
         out = layer_fn(x_proj, w_hh, b_hh, steps)
     assert out is not None
     return out
@@ -134,7 +135,7 @@ def _gru_cell_jvp(
     """
     (h,), (dh,) = state, dstate
     B, k, H = dh.shape
-    gh = torch.addmm(w["b_hh"], h, w["w_hh"])  # (B, 3H)
+    gh = torch.addmm(w["b_hh"], h, w["w_hh"])  # `batch x 3H`
     xr, xz, xn = x.chunk(3, dim=-1)
     _, _, hn = gh.chunk(3, dim=-1)
     rz = torch.sigmoid(x[:, : 2 * H] + gh[:, : 2 * H])
@@ -144,7 +145,7 @@ def _gru_cell_jvp(
     g_n = (1 - u) * (1 - n * n)
     c_r = g_n * hn * r * (1 - r)
     c_z = (h - n) * u * (1 - u)
-    a = torch.cat([c_r, c_z, g_n], dim=-1).unsqueeze(1)  # (B, 1, 3H), on dx
+    a = torch.cat([c_r, c_z, g_n], dim=-1).unsqueeze(1)  # `batch x 1 x 3H`, on dx
     b = torch.cat([c_r, c_z, g_n * r], dim=-1).unsqueeze(1)  # on G
     terms = torch.addcmul(dx * a, G, b).view(B, k, 3, H).sum(2)
     new_dh = torch.addcmul(terms, u.unsqueeze(1), dh)
@@ -166,7 +167,7 @@ def _lstm_cell_jvp(
     """
     (h, c), (dh, dc) = state, dstate
     B, k, H = dh.shape
-    pre = x + torch.addmm(w["b_hh"], h, w["w_hh"])  # (B, 4H)
+    pre = x + torch.addmm(w["b_hh"], h, w["w_hh"])  # `batch x 4H`
     P = (dh.reshape(B * k, H) @ w["w_hh"]).view(B, k, 4 * H) + dx
     s = torch.sigmoid(pre)
     i, f, _, o = s.chunk(4, dim=-1)
@@ -201,9 +202,9 @@ class RecurrenceJVP:
         self.cell = _lstm_cell_jvp if self.is_lstm else _gru_cell_jvp
         self.weights = [_cell_weights(rnn, k) for k in range(rnn.num_layers)]
         w0 = self.weights[0]
-        self.x0 = torch.addmm(w0["b_ih"], x, w0["w_ih"])  # (batch, G*H), constant
+        self.x0 = torch.addmm(w0["b_ih"], x, w0["w_ih"])  # `batch x G*H`, constant
         batch, hidden, k = x.shape[0], rnn.hidden_size, dx.shape[-2]
-        # constant over time; a tangent shared by the batch stays 1 x k x G*H
+        # constant over time; a tangent shared by the batch stays `1 x k x G*H`
         self.dx0 = dx @ w0["w_ih"]
         if self.dx0.dim() == 2:
             self.dx0 = self.dx0.unsqueeze(0)

@@ -2,8 +2,8 @@ r"""Hand-written forward mode for the SELFIES transformer decoder.
 
 The teacher-forced pass of :class:`~scales_core.models.selfies_vae.SelfiesDecoder`
 with its input tokens held fixed is pushed forward along all `d` latent
-directions at once: every activation ``x`` of shape `B x S x m` travels with its
-tangent ``dx`` of shape `B x d x S x m`. The same numbers as ``torch.func.jvp``
+directions at once: every activation ``x`` of shape `batch x S x m` travels with its
+tangent ``dx`` of shape `batch x d x S x m`. The same numbers as ``torch.func.jvp``
 under ``vmap``, without vmap's copies, and differentiable w.r.t. ``z`` (second
 order) since only ordinary autograd-tracked operations are used.
 
@@ -26,7 +26,7 @@ __all__ = ["teacher_forced_jvp"]
 
 
 def _layer_norm(ln: nn.LayerNorm, x: Tensor, dx: Tensor) -> tuple[Tensor, Tensor]:
-    """LayerNorm of ``x`` (`B x S x m`) and of its tangent (`B x d x S x m`)."""
+    """LayerNorm of ``x`` (`batch x S x m`) and of its tangent (`batch x d x S x m`)."""
     mu = x.mean(-1, keepdim=True)
     xc = x - mu
     rstd = torch.rsqrt(xc.square().mean(-1, keepdim=True) + ln.eps)
@@ -41,7 +41,7 @@ def _linear(lin: nn.Linear, x: Tensor, dx: Tensor) -> tuple[Tensor, Tensor]:
     return lin(x), dx @ lin.weight.T
 
 
-def _heads(x: Tensor, h: int) -> Tensor:  # (..., S, m) -> (..., h, S, m/h)
+def _heads(x: Tensor, h: int) -> Tensor:  # `... x S x m` -> `... x h x S x m/h`
     return x.unflatten(-1, (h, -1)).transpose(-2, -3)
 
 
@@ -52,15 +52,17 @@ def _block(
     h = block.h
     y, dy = _layer_norm(block.norm1, x, dx)
     qkv, dqkv = _linear(block.qkv, y, dy)
-    q, k, v = (_heads(t, h) for t in qkv.chunk(3, dim=-1))  # (B, h, S, e)
-    dq, dk, dv = (_heads(t, h) for t in dqkv.chunk(3, dim=-1))  # (B, d, h, S, e)
+    # q, k, v: `batch x h x S x e`; dq, dk, dv: `batch x d x h x S x e`
+    q, k, v = (_heads(t, h) for t in qkv.chunk(3, dim=-1))
+    dq, dk, dv = (_heads(t, h) for t in dqkv.chunk(3, dim=-1))
     scale = 1.0 / math.sqrt(q.shape[-1])
-    P = torch.softmax(q @ k.transpose(-1, -2) * scale + mask, dim=-1)  # (B, h, S, S)
+    # P: `batch x h x S x S`
+    P = torch.softmax(q @ k.transpose(-1, -2) * scale + mask, dim=-1)
     q_, k_, v_, P_ = q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1), P.unsqueeze(1)
     dS = (dq @ k_.transpose(-1, -2) + q_ @ dk.transpose(-1, -2)) * scale
     dP = P_ * (dS - (P_ * dS).sum(-1, keepdim=True))
-    att = (P @ v).transpose(-2, -3).flatten(-2)  # (B, S, m)
-    datt = (dP @ v_ + P_ @ dv).transpose(-2, -3).flatten(-2)  # (B, d, S, m)
+    att = (P @ v).transpose(-2, -3).flatten(-2)  # `batch x S x m`
+    datt = (dP @ v_ + P_ @ dv).transpose(-2, -3).flatten(-2)  # `batch x d x S x m`
     o, do = _linear(block.proj, att, datt)
     x, dx = x + o, dx + do
     y, dy = _layer_norm(block.norm2, x, dx)
@@ -83,12 +85,12 @@ def teacher_forced_jvp(
 
     Args:
         decoder: A ``SelfiesDecoder``.
-        z: `B x d` latents.
-        inputs: `B x T` input indices (``[<start>, t_1, ...]``).
+        z: `batch x d` latents.
+        inputs: `batch x T` input indices (``[<start>, t_1, ...]``).
         chunk: Batch rows pushed forward together (bounds memory).
 
     Returns:
-        ``(logits, A)``: `B x T x D` and `B x (T*D) x d` (row ``t*D + j``).
+        ``(logits, A)``: `batch x T x D` and `batch x (T*D) x d` (row ``t*D + j``).
     """
     z = z.to(decoder.to_memory.weight)
     with torch.set_grad_enabled(torch.is_grad_enabled() and z.requires_grad):
@@ -111,7 +113,8 @@ def _push_forward(
         for block in decoder.blocks:
             x, dx = _block(block, x, dx, mask)
         y, dy = _layer_norm(decoder.norm, x[:, M:], dx[:, :, M:])
-        logits, dlogits = _linear(decoder.out, y, dy)  # (B, T, D), (B, d, T, D)
+        # logits, dlogits: `batch x T x D`, `batch x d x T x D`
+        logits, dlogits = _linear(decoder.out, y, dy)
         logits_all.append(logits)
         A_all.append(dlogits.flatten(2).transpose(1, 2))
     return torch.cat(logits_all), torch.cat(A_all)

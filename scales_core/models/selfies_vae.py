@@ -82,7 +82,7 @@ class Block(nn.Module):
         self.ff1 = nn.Linear(m, cfg.ff_mult * m)
         self.ff2 = nn.Linear(cfg.ff_mult * m, m)
 
-    def _heads(self, x: Tensor) -> Tensor:  # (B, T, m) -> (B, h, T, m/h)
+    def _heads(self, x: Tensor) -> Tensor:  # `batch x T x m` -> `batch x h x T x m/h`
         B, T, m = x.shape
         return x.reshape(B, T, self.h, m // self.h).transpose(1, 2)
 
@@ -92,13 +92,13 @@ class Block(nn.Module):
         r"""One block.
 
         Args:
-            x: `B x T x m` inputs (with a cache: the new positions only).
-            mask: Additive attention mask broadcastable to `B x h x T x T_all`.
-            cache: ``[K, V]`` of earlier positions (`B x h x T0 x m/h`), extended
+            x: `batch x T x m` inputs (with a cache: the new positions only).
+            mask: Additive attention mask broadcastable to `batch x h x T x T_all`.
+            cache: ``[K, V]`` of earlier positions (`batch x h x T0 x m/h`), extended
                 in place; ``None`` for a full pass.
 
         Returns:
-            `B x T x m` outputs.
+            `batch x T x m` outputs.
         """
         drop = self.p if self.training else 0.0
         q, k, v = self.qkv(self.norm1(x)).chunk(3, dim=-1)
@@ -117,7 +117,7 @@ class Block(nn.Module):
 
 
 class SelfiesEncoder(nn.Module):
-    """Token indices `B x T` -> ``(mu, logvar)``, each `B x d`."""
+    """Token indices `batch x T` -> ``(mu, logvar)``, each `batch x d`."""
 
     def __init__(self, cfg: SelfiesVAEConfig) -> None:
         super().__init__()
@@ -131,7 +131,7 @@ class SelfiesEncoder(nn.Module):
         self.to_stats = nn.Linear(cfg.n_memory * m, 2 * cfg.latent_dim)
 
     def forward(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
-        r"""Encode `B x T` indices (padding index 0 is masked out)."""
+        r"""Encode `batch x T` indices (padding index 0 is masked out)."""
         B, T = tokens.shape
         x = self.embed(tokens) + self.pos.weight[:T]
         x = torch.cat([self.queries.expand(B, -1, -1), x], 1)
@@ -146,7 +146,7 @@ class SelfiesEncoder(nn.Module):
 
 
 class SelfiesDecoder(nn.Module):
-    """Latents `B x d` -> logits `B x L x D` (see the module docstring)."""
+    """Latents `batch x d` -> logits `batch x L x D` (see the module docstring)."""
 
     #: Rows per :class:`~scales_core.ScaLES` chunk (``chunk_size="auto"``). On one CPU
     #: thread the forward-mode Jacobian of this decoder (256 tangents through 60
@@ -171,7 +171,7 @@ class SelfiesDecoder(nn.Module):
         return self.cfg.latent_dim
 
     def memory(self, z: Tensor) -> Tensor:
-        """Memory tokens, `B x d` -> `B x M x m`."""
+        """Memory tokens, `batch x d` -> `batch x M x m`."""
         z = z.to(self.to_memory.weight)
         return self.to_memory(z).reshape(z.shape[0], self.cfg.n_memory, -1)
 
@@ -188,11 +188,11 @@ class SelfiesDecoder(nn.Module):
         r"""Logits for given input tokens.
 
         Args:
-            z: `B x d` latents.
-            inputs: `B x T` indices ``[<start>, t_1, ..., t_{T-1}]``, ``T <= L``.
+            z: `batch x d` latents.
+            inputs: `batch x T` indices ``[<start>, t_1, ..., t_{T-1}]``, ``T <= L``.
 
         Returns:
-            `B x T x D` logits (row ``t`` predicts ``t_{t+1}``).
+            `batch x T x D` logits (row ``t`` predicts ``t_{t+1}``).
         """
         mem = self.memory(z)
         T = inputs.shape[1]
@@ -207,11 +207,11 @@ class SelfiesDecoder(nn.Module):
         r"""Greedy (argmax) decoding with a KV cache, without dropout.
 
         Args:
-            z: `B x d` latents (not differentiated).
+            z: `batch x d` latents (not differentiated).
             max_len: Positions to decode (default `L`).
 
         Returns:
-            `B x L` indices; ``<pad>`` (0) after the first ``<stop>`` (2) or ``<pad>``.
+            `batch x L` indices; ``<pad>`` (0) after the first ``<stop>`` (2) or ``<pad>``.
         """
         was_training = self.training
         self.eval()
@@ -242,10 +242,10 @@ class SelfiesDecoder(nn.Module):
         return torch.cat([start, tokens[:, :-1]], 1)
 
     def forward(self, z: Tensor, positions: int | None = None) -> Tensor:
-        r"""Logits of the greedy decode, `B x d` -> `B x K x D`, smooth in ``z``.
+        r"""Logits of the greedy decode, `batch x d` -> `batch x K x D`, smooth in ``z``.
 
         Args:
-            z: `B x d` latents.
+            z: `batch x d` latents.
             positions: Decode only the first `K` positions (default all `L`); the
                 decoder is causal, so they equal the first `K` of a full decode.
         """
@@ -265,11 +265,11 @@ class SelfiesDecoder(nn.Module):
         ``positions=K`` greedy decoding and the causal pass stop at `K`.
 
         Args:
-            z: `B x d` latents.
+            z: `batch x d` latents.
             positions: Number of leading positions `K` (default all `L`).
 
         Returns:
-            ``(logits, A)``: `B x K x D` and `B x (K*D) x d`.
+            ``(logits, A)``: `batch x K x D` and `batch x (K*D) x d`.
         """
         B, d = z.shape
         K = decoded_positions(positions, self.cfg.max_len)
@@ -284,7 +284,8 @@ class SelfiesDecoder(nn.Module):
             return torch.func.jvp(f, (z,), (v.expand(B, d),))[1]
 
         tangents = torch.func.vmap(directional, randomness="same")(
-            torch.eye(d).to(z))  # (d, B, L, D)
+            torch.eye(d).to(z)
+        )  # `d x batch x L x D`
         return f(z), tangents.flatten(2).permute(1, 2, 0)
 
 
@@ -318,7 +319,7 @@ class SelfiesVAE(nn.Module):
         return self.cfg.latent_scale
 
     def tokenize(self, items: list, kind: str = "auto") -> Tensor:
-        r"""SMILES, SELFIES strings or symbol lists -> `N x L` indices.
+        r"""SMILES, SELFIES strings or symbol lists -> `batch x L` indices.
 
         Raises:
             ValueError: for unknown symbols, unencodable SMILES or too long items.
@@ -327,14 +328,14 @@ class SelfiesVAE(nn.Module):
         return tokens.to(self.decoder.out.weight.device)
 
     def detokenize(self, tokens: Tensor) -> list[str]:
-        """`N x L` indices -> SELFIES strings (cut at ``<stop>``)."""
+        """`batch x L` indices -> SELFIES strings (cut at ``<stop>``)."""
         return self.vocab.decode(tokens)
 
     @torch.no_grad()
     def encode(
         self, x: list | Tensor, sample: bool = False, batch: int = 512
     ) -> Tensor:
-        r"""Encode molecules (or an `N x L` index tensor) to `N x d` latents.
+        r"""Encode molecules (or a `batch x L` index tensor) to `batch x d` latents.
 
         Args:
             x: SMILES, SELFIES, symbol lists or indices.
@@ -359,7 +360,7 @@ class SelfiesVAE(nn.Module):
 
     @torch.no_grad()
     def decode_tokens(self, z: Tensor, batch: int = 512) -> Tensor:
-        """Greedy decoding, `N x d` -> `N x L` indices."""
+        """Greedy decoding, `batch x d` -> `batch x L` indices."""
         check_decode_latents(z, self.latent_dim)  # NaN/inf: an error, not a string
         return torch.cat([self.decoder.greedy(c) for c in z.split(batch)])
 

@@ -96,7 +96,8 @@ class SelfiesVocab:
             return list(item)
         if kind not in ("auto", "smiles", "selfies"):
             raise ValueError(
-                f"kind must be 'auto', 'smiles' or 'selfies', got {kind!r}")
+                f"kind must be 'auto', 'smiles' or 'selfies', got {kind!r}"
+            )
         if kind == "selfies" or (kind == "auto" and self.is_selfies(item)):
             return list(sf.split_selfies(item))
         tokens = to_selfies_tokens(item)
@@ -121,7 +122,7 @@ class SelfiesVocab:
                 have unknown symbols or cannot be encoded.
 
         Returns:
-            ``(tokens, kept)``: an `N' x L` long tensor and the indices of the kept
+            ``(tokens, kept)``: a `batch x L` long tensor and the indices of the kept
             items (all of them unless ``drop_bad``).
 
         Raises:
@@ -150,13 +151,14 @@ class SelfiesVocab:
             kept.append(k)
         if len(kept) < len(items):
             logger.info(
-                "dropped %d of %d molecules", len(items) - len(kept), len(items))
+                "dropped %d of %d molecules", len(items) - len(kept), len(items)
+            )
         if not rows:
             return torch.empty((0, length), dtype=torch.long), kept
         return torch.tensor(rows, dtype=torch.long), kept
 
     def decode(self, tokens: Tensor | Sequence[Sequence[int]]) -> list[str]:
-        """SELFIES strings of `N x L` indices, cut at the first ``<stop>``/``<pad>``.
+        """SELFIES strings of `batch x L` indices, cut at the first ``<stop>``/``<pad>``.
 
         ``<start>`` symbols are skipped.
         """

@@ -1,6 +1,6 @@
 r"""Helpers of :mod:`scales_core.train`: data, batches, the loss and held-out metrics.
 
-Token tensors are `N x L` long tensors in the model's own format (SELFIES:
+Token tensors are `n x L` long tensors in the model's own format (SELFIES:
 symbols, ``<stop>``, ``<pad>`` = 0; char VAEs: characters padded with ``" "``).
 """
 
@@ -56,14 +56,17 @@ def check_disjoint(train: Sequence[str], held: Sequence[str]) -> None:
             f"the held-out set shares {len(shared)} of its items with the training "
             f"set (e.g. {shared[:3]}); its metrics would be over-optimistic. Use a "
             "held-out file with other items, or omit --heldout-file to hold out the "
-            "first --n-heldout lines of --train-file")
+            "first --n-heldout lines of --train-file"
+        )
 
 
 def selfies_tokens(
-    train: Sequence[str], held: Sequence[str], max_len: int,
+    train: Sequence[str],
+    held: Sequence[str],
+    max_len: int,
     vocab: SelfiesVocab | None = None,
 ) -> tuple[SelfiesVocab, Tensor, Tensor]:
-    """Vocabulary (from ``train`` unless given) and `N x L` token tensors.
+    """Vocabulary (from ``train`` unless given) and `n x L` token tensors.
 
     Molecules with more than ``max_len - 1`` symbols, unencodable SMILES and
     held-out molecules with symbols outside the vocabulary are dropped.
@@ -77,17 +80,16 @@ def selfies_tokens(
     return vocab, x_train, x_held
 
 
-def char_tokens(
-    strings: Sequence[str], vocab: list[str], max_len: int
-) -> Tensor:
-    """`N x L` indices of strings over a character vocabulary (bad ones dropped).
+def char_tokens(strings: Sequence[str], vocab: list[str], max_len: int) -> Tensor:
+    """`n x L` indices of strings over a character vocabulary (bad ones dropped).
 
     Whitespace inside a string is removed; strings longer than ``max_len`` or with
     characters outside ``vocab`` are left out (:func:`scales_core.tokens.encode`).
     """
     index = {c: i for i, c in enumerate(vocab)}
-    return encode_chars(strings, index, max_len, drop_long=True, compact=True,
-                        drop_unknown=True)
+    return encode_chars(
+        strings, index, max_len, drop_long=True, compact=True, drop_unknown=True
+    )
 
 
 def epoch_batches(
@@ -117,7 +119,7 @@ def loss_terms(vae: nn.Module, tokens: Tensor, beta: float) -> dict[str, Tensor]
 
     Args:
         vae: A :class:`SelfiesVAE` (teacher forcing) or :class:`CharVAE`.
-        tokens: `B x L` indices.
+        tokens: `batch x L` indices.
         beta: KL weight.
 
     Returns:
@@ -152,8 +154,12 @@ def _valid_unique(
 
 @torch.no_grad()
 def evaluate(
-    vae: nn.Module, held: Tensor, n_prior: int = 1000, seed: int = 0,
-    batch: int = 500, canonical: Callable[[str], str | None] | None = None,
+    vae: nn.Module,
+    held: Tensor,
+    n_prior: int = 1000,
+    seed: int = 0,
+    batch: int = 500,
+    canonical: Callable[[str], str | None] | None = None,
 ) -> dict[str, float]:
     r"""Held-out reconstruction and prior-sample metrics (eval mode).
 
@@ -166,7 +172,7 @@ def evaluate(
 
     Args:
         vae: The model.
-        held: `N x L` held-out tokens.
+        held: `n x L` held-out tokens.
         n_prior: Prior decodes.
         seed: Seed of the prior draws.
         batch: Rows per call.
@@ -190,11 +196,14 @@ def evaluate(
     z = vae.latent_scale * torch.randn(n_prior, vae.latent_dim, generator=g)
     strings = [s for c in z.split(batch) for s in vae.decode_strings(c)]
     nan = float("nan")
-    valid, unique = (nan, nan) if canonical is None else _valid_unique(strings, canonical)
+    valid, unique = (
+        (nan, nan) if canonical is None else _valid_unique(strings, canonical)
+    )
     vae.train(was_training)
     metrics = {"recon_accuracy": float(torch.cat(exact).float().mean()), **parts}
-    metrics.update(n_heldout=len(held), prior_valid=valid, prior_unique=unique,
-                   n_prior=n_prior)
+    metrics.update(
+        n_heldout=len(held), prior_valid=valid, prior_unique=unique, n_prior=n_prior
+    )
     if isinstance(vae, CharVAE):
         metrics["note"] = "char VAE: argmax decoding of all L positions"
     return metrics

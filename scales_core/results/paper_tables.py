@@ -18,28 +18,87 @@ import math
 
 import pandas as pd
 
-__all__ = ["PAPER_B3_EXPRESSIONS", "PAPER_B4_LOGP", "PAPER_B5_RANOLAZINE",
-           "PAPER_B6_ZALEPLON", "PAPER_B7_PERINDOPRIL", "PAPER_BO_TABLES",
-           "PAPER_TABLE1_AUROC", "PAPER_TABLE2_VALIDITY", "PAPER_TABLE3_VALIDITY",
-           "PAPER_TABLE5_SECONDS", "paper_table", "paper_table1", "paper_table5"]
+__all__ = [
+    "PAPER_B3_EXPRESSIONS",
+    "PAPER_B4_LOGP",
+    "PAPER_B5_RANOLAZINE",
+    "PAPER_B6_ZALEPLON",
+    "PAPER_B7_PERINDOPRIL",
+    "PAPER_BO_TABLES",
+    "PAPER_TABLE1_AUROC",
+    "PAPER_TABLE2_VALIDITY",
+    "PAPER_TABLE3_VALIDITY",
+    "PAPER_TABLE5_SECONDS",
+    "paper_table",
+    "paper_table1",
+    "paper_table5",
+]
 
 #: Table 1: AUROC of each score for the validity of the argmax decode, and the
 #: ScaLES weight rho, per dataset.
 PAPER_TABLE1_AUROC: dict[str, dict[str, float]] = {
-    "expressions": {"ScaLES": 0.94, "rho": 1.0, "UC": 0.96, "Prior": 0.64, "Polarity": 0.92},
-    "smiles": {"ScaLES": 0.88, "rho": 0.01, "UC": 0.96, "Prior": 0.52, "Polarity": 0.85},
-    "selfies": {"ScaLES": 0.78, "rho": 0.003, "UC": 0.39, "Prior": 0.76, "Polarity": 0.76},
+    "expressions": {
+        "ScaLES": 0.94,
+        "rho": 1.0,
+        "UC": 0.96,
+        "Prior": 0.64,
+        "Polarity": 0.92,
+    },
+    "smiles": {
+        "ScaLES": 0.88,
+        "rho": 0.01,
+        "UC": 0.96,
+        "Prior": 0.52,
+        "Polarity": 0.85,
+    },
+    "selfies": {
+        "ScaLES": 0.78,
+        "rho": 0.003,
+        "UC": 0.39,
+        "Prior": 0.76,
+        "Polarity": 0.76,
+    },
 }
 
 #: Table 5: seconds per call on an A100, keyed by (model family, batch size B),
 #: then by method.
 PAPER_TABLE5_SECONDS: dict[tuple[str, int], dict[str, float]] = {
-    ("expressions", 10): {"ScaLES": 0.133, "ScaLES derivative": 0.18, "UC (10, 10)": 0.162, "UC (2, 2)": 0.021},
-    ("expressions", 5): {"ScaLES": 0.04, "ScaLES derivative": 0.085, "UC (10, 10)": 0.106, "UC (2, 2)": 0.021},
-    ("smiles", 10): {"ScaLES": 0.277, "ScaLES derivative": 0.417, "UC (10, 10)": 1.041, "UC (2, 2)": 0.169},
-    ("smiles", 5): {"ScaLES": 0.219, "ScaLES derivative": 0.369, "UC (10, 10)": 0.841, "UC (2, 2)": 0.159},
-    ("selfies", 10): {"ScaLES": 8.687, "ScaLES derivative": 8.026, "UC (10, 10)": 13.177, "UC (2, 2)": 2.549},
-    ("selfies", 5): {"ScaLES": 4.491, "ScaLES derivative": 5.4, "UC (10, 10)": 12.649, "UC (2, 2)": 2.469},
+    ("expressions", 10): {
+        "ScaLES": 0.133,
+        "ScaLES derivative": 0.18,
+        "UC (10, 10)": 0.162,
+        "UC (2, 2)": 0.021,
+    },
+    ("expressions", 5): {
+        "ScaLES": 0.04,
+        "ScaLES derivative": 0.085,
+        "UC (10, 10)": 0.106,
+        "UC (2, 2)": 0.021,
+    },
+    ("smiles", 10): {
+        "ScaLES": 0.277,
+        "ScaLES derivative": 0.417,
+        "UC (10, 10)": 1.041,
+        "UC (2, 2)": 0.169,
+    },
+    ("smiles", 5): {
+        "ScaLES": 0.219,
+        "ScaLES derivative": 0.369,
+        "UC (10, 10)": 0.841,
+        "UC (2, 2)": 0.159,
+    },
+    ("selfies", 10): {
+        "ScaLES": 8.687,
+        "ScaLES derivative": 8.026,
+        "UC (10, 10)": 13.177,
+        "UC (2, 2)": 2.549,
+    },
+    ("selfies", 5): {
+        "ScaLES": 4.491,
+        "ScaLES derivative": 5.4,
+        "UC (10, 10)": 12.649,
+        "UC (2, 2)": 2.469,
+    },
 }
 
 #: App. B.3 (expressions): method -> (validity, mean ScaLES, top-1, top-10), each
@@ -152,18 +211,30 @@ PAPER_BO_TABLES = {
 #: rows (Table 3: 28/26/28 %, B.5: 0.22/0.22/0.21).
 PAPER_TABLE3_VALIDITY: dict[str, dict[str, tuple[float, float]]] = {
     "ranolazine_mpo": {
-        "ga": (26, 1.1), "scales_0.2": (28, 1.3), "scales_0.5": (46, 0.7),
-        "scales_0.8": (58, 0.7), "uc_es_75": (28, 1.1), "uc_es_95": (26, 1),
+        "ga": (26, 1.1),
+        "scales_0.2": (28, 1.3),
+        "scales_0.5": (46, 0.7),
+        "scales_0.8": (58, 0.7),
+        "uc_es_75": (28, 1.1),
+        "uc_es_95": (26, 1),
         "uc_es_100": (28, 1),
     },
     "perindopril_mpo": {
-        "ga": (47, 1), "scales_0.2": (56, 0.5), "scales_0.5": (70, 0.3),
-        "scales_0.8": (78, 0.6), "uc_es_75": (46, 1), "uc_es_95": (46, 1),
+        "ga": (47, 1),
+        "scales_0.2": (56, 0.5),
+        "scales_0.5": (70, 0.3),
+        "scales_0.8": (78, 0.6),
+        "uc_es_75": (46, 1),
+        "uc_es_95": (46, 1),
         "uc_es_100": (47, 2),
     },
     "zaleplon_mpo": {
-        "ga": (54, 0.7), "scales_0.2": (62, 0.7), "scales_0.5": (70, 1),
-        "scales_0.8": (77, 0.8), "uc_es_75": (54, 0.5), "uc_es_95": (55, 0.8),
+        "ga": (54, 0.7),
+        "scales_0.2": (62, 0.7),
+        "scales_0.5": (70, 1),
+        "scales_0.8": (77, 0.8),
+        "uc_es_75": (54, 0.5),
+        "uc_es_95": (55, 0.8),
         "uc_es_100": (54, 0.8),
     },
 }
@@ -171,16 +242,30 @@ PAPER_TABLE3_VALIDITY: dict[str, dict[str, tuple[float, float]]] = {
 #: Table 2: percentage of valid solutions (mean, standard error) by task and method.
 PAPER_TABLE2_VALIDITY: dict[str, dict[str, tuple[float, float]]] = {
     "expressions": {
-        "ga": (70, 1), "scales_0.2": (87, 1), "scales_0.5": (92, 0.5),
-        "scales_0.8": (93, 0.5), "scales_2": (95, 0.2), "uc_es_75": (99.5, 0.1),
-        "uc_es_95": (98, 0.2), "uc_es_100": (76, 0.1), "scales_es_25": (92, 0.3),
-        "scales_es_50": (94, 0.2), "scales_es_75": (95, 0.2),
+        "ga": (70, 1),
+        "scales_0.2": (87, 1),
+        "scales_0.5": (92, 0.5),
+        "scales_0.8": (93, 0.5),
+        "scales_2": (95, 0.2),
+        "uc_es_75": (99.5, 0.1),
+        "uc_es_95": (98, 0.2),
+        "uc_es_100": (76, 0.1),
+        "scales_es_25": (92, 0.3),
+        "scales_es_50": (94, 0.2),
+        "scales_es_75": (95, 0.2),
     },
     "logp": {
-        "ga": (18, 0.5), "scales_0.2": (23, 1), "scales_0.5": (28, 1),
-        "scales_0.8": (35, 1), "scales_2": (47, 1), "uc_es_75": (70, 1),
-        "uc_es_95": (70, 1), "uc_es_100": (70, 1), "scales_es_25": (37, 1),
-        "scales_es_50": (53, 1), "scales_es_75": (62, 1),
+        "ga": (18, 0.5),
+        "scales_0.2": (23, 1),
+        "scales_0.5": (28, 1),
+        "scales_0.8": (35, 1),
+        "scales_2": (47, 1),
+        "uc_es_75": (70, 1),
+        "uc_es_95": (70, 1),
+        "uc_es_100": (70, 1),
+        "scales_es_25": (37, 1),
+        "scales_es_50": (53, 1),
+        "scales_es_75": (62, 1),
     },
 }
 
@@ -188,23 +273,29 @@ _METRICS = ("validity", "mean_scales", "top1", "top10")
 
 
 def format_mean_se(mean: float, se: float) -> str:
-    """``mean (se)`` as in the paper's tables; ``"-"`` without a mean, ``(1 seed)`` without an se."""
+    """``mean (se)`` as in the paper's tables.
+
+    ``"-"`` without a mean, ``(1 seed)`` without an se.
+    """
     if math.isnan(mean):
         return "-"
     return f"{mean:.2f} (1 seed)" if math.isnan(se) else f"{mean:.2f} ({se:.2f})"
 
 
 def paper_table(task: str = "expressions") -> pd.DataFrame:
-    r"""App. B.3 (``"expressions"``), B.4 (``"logp"``) or B.5-B.7 (the GuacaMol
-    task names) as a frame: one row per
-    method, columns ``<metric>_mean/_se`` (the paper's standard error) and
-    ``<metric>`` formatted as ``mean (se)``.
+    r"""A BO table of the paper's appendix as a frame.
+
+    App. B.3 (``"expressions"``), B.4 (``"logp"``) or B.5-B.7 (the GuacaMol task
+    names): one row per method, columns ``<metric>_mean/_se`` (the paper's standard
+    error) and ``<metric>`` formatted as ``mean (se)``.
 
     Raises:
         ValueError: for a task without a BO table in the paper's appendix here.
     """
     if task not in PAPER_BO_TABLES:
-        raise ValueError(f"no paper BO table for {task!r}; have {sorted(PAPER_BO_TABLES)}")
+        raise ValueError(
+            f"no paper BO table for {task!r}; have {sorted(PAPER_BO_TABLES)}"
+        )
     rows = []
     for method, values in PAPER_BO_TABLES[task].items():
         row = {"method": method}

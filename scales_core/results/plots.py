@@ -12,8 +12,14 @@ import pandas as pd
 __all__ = ["plot_paired", "plot_trajectories", "plot_validity"]
 
 
-def plot_trajectories(bands: pd.DataFrame, shown: dict[str, str], ylabel: str,
-                      k: int = 10, top_k_floor: float | None = None, axes=None):
+def plot_trajectories(
+    bands: pd.DataFrame,
+    shown: dict[str, str],
+    ylabel: str,
+    k: int = 10,
+    top_k_floor: float | None = None,
+    axes=None,
+):
     r"""Figure 2: best value and top-``k`` mean against the BO step, one line per family.
 
     Args:
@@ -38,9 +44,15 @@ def plot_trajectories(bands: pd.DataFrame, shown: dict[str, str], ylabel: str,
         b = bands[bands["method"] == method]
         for ax, col in zip(axes, ["best", "top_k"]):
             mean, sd = b[f"{col}_mean"], b[f"{col}_sd"].fillna(0)
-            ax.plot(b["step"] + 1, mean, color=color,
-                    label=f"{family}: {method} ({int(b['n_seeds'].iloc[0])} seeds)")
-            ax.fill_between(b["step"] + 1, mean - sd, mean + sd, color=color, alpha=0.15)
+            ax.plot(
+                b["step"] + 1,
+                mean,
+                color=color,
+                label=f"{family}: {method} ({int(b['n_seeds'].iloc[0])} seeds)",
+            )
+            ax.fill_between(
+                b["step"] + 1, mean - sd, mean + sd, color=color, alpha=0.15
+            )
     axes[0].set_title("best value found")
     axes[1].set_title(f"top-{k} average")
     for ax in axes:
@@ -69,11 +81,22 @@ def plot_validity(ours: pd.DataFrame, paper: pd.DataFrame, order: list[str]):
     shown = ours.reindex([m for m in order if m in ours.index])
     x = np.arange(len(shown))
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
-    ax.bar(x - 0.2, shown["validity_mean"], 0.4, yerr=shown["validity_se"].fillna(0),
-           label="this implementation")
+    ax.bar(
+        x - 0.2,
+        shown["validity_mean"],
+        0.4,
+        yerr=shown["validity_se"].fillna(0),
+        label="this implementation",
+    )
     ref = paper.reindex(shown.index)
-    ax.bar(x + 0.2, ref["validity_mean"], 0.4, yerr=ref["validity_se"], label="paper",
-           alpha=0.6)
+    ax.bar(
+        x + 0.2,
+        ref["validity_mean"],
+        0.4,
+        yerr=ref["validity_se"],
+        label="paper",
+        alpha=0.6,
+    )
     ax.set_xticks(x, shown.index, rotation=45, ha="right")
     ax.set_ylabel("valid share")
     ax.set_ylim(0, 1.05)
@@ -82,10 +105,13 @@ def plot_validity(ours: pd.DataFrame, paper: pd.DataFrame, order: list[str]):
     return fig
 
 
-def plot_paired(pairs: dict[str, tuple[str, pd.DataFrame]], baseline: str = "ga",
-                k: int = 10):
-    r"""Seed by seed, baseline (x) against each family's best member (y), for the
-    valid share and the top-``k`` mean; points above the diagonal favour the member.
+def plot_paired(
+    pairs: dict[str, tuple[str, pd.DataFrame]], baseline: str = "ga", k: int = 10
+):
+    r"""Seed by seed, baseline (x) against each family's best member (y).
+
+    For the valid share and the top-``k`` mean; points above the diagonal favour the
+    member.
 
     Args:
         pairs: The second output of :func:`~scales_core.bo.paired_verdict`.
@@ -100,8 +126,12 @@ def plot_paired(pairs: dict[str, tuple[str, pd.DataFrame]], baseline: str = "ga"
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for (name, (best, both)), color in zip(pairs.items(), ["C3", "C2", "C1", "C4"]):
         for ax, metric in zip(axes, ["validity", "top10"]):
-            ax.scatter(both[baseline][metric], both[best][metric], color=color,
-                       label=f"{name}: {best}")
+            ax.scatter(
+                both[baseline][metric],
+                both[best][metric],
+                color=color,
+                label=f"{name}: {best}",
+            )
     for ax, metric in zip(axes, ["valid share", f"top-{k} average"]):
         lo = min(ax.get_xlim()[0], ax.get_ylim()[0])
         hi = max(ax.get_xlim()[1], ax.get_ylim()[1])

@@ -179,8 +179,10 @@ def register_task(task: Task, replace: bool = False) -> Task:
     if not isinstance(task, Task):
         raise ValueError(f"register_task takes a Task, got {type(task).__name__}")
     if task.name in TASKS and not replace:
-        raise ValueError(f"a task named {task.name!r} is already registered; pass "
-                         "replace=True to replace it")
+        raise ValueError(
+            f"a task named {task.name!r} is already registered; pass "
+            "replace=True to replace it"
+        )
     TASKS[task.name] = task
     return task
 

@@ -27,8 +27,13 @@ class UserVAE(nn.Module):
         super().__init__()
         g = torch.Generator().manual_seed(0)
         self.register_buffer("W", torch.randn(L * D, d, generator=g))
-        self.decoder = nn.Sequential(nn.Linear(d, 16), nn.Tanh(), nn.Dropout(0.2),
-                                     nn.Linear(16, L * D), nn.Unflatten(1, (L, D)))
+        self.decoder = nn.Sequential(
+            nn.Linear(d, 16),
+            nn.Tanh(),
+            nn.Dropout(0.2),
+            nn.Linear(16, L * D),
+            nn.Unflatten(1, (L, D)),
+        )
         with torch.no_grad():
             self.decoder[3].weight.mul_(3.0)
 
@@ -58,7 +63,7 @@ def _load(name, device="cpu"):
 
 def _items(split, n, seed):
     order = np.random.default_rng(seed).permutation(len(WORDS))
-    half = order[: len(order) // 2] if split == "train" else order[len(order) // 2:]
+    half = order[: len(order) // 2] if split == "train" else order[len(order) // 2 :]
     return [WORDS[i] for i in half]
 
 
@@ -67,12 +72,27 @@ def _pool(n, seed):
     return [WORDS[i] for i in order]
 
 
-RECORD = register(Dataset(
-    name="user_ab", model="user_mlp", models=("user_mlp",), vae_loader=_load,
-    validity=Validity("starts_with_a", _valid), objectives=("user_count_a",),
-    items=_items, bo_pool=_pool, positions=None, rho=1.0,
-    bo=BODefaults(n_init=12, n_steps=2, q=2, lr=0.5, half_width=3.0),
-    description="a user's toy: words over {a, b}",
-))
-TASK = register_task(Task("user_count_a", "user", lambda s: Outcome(float(s.count("a") - 0.5 * len(s)), None),
-                          lambda s: None if _valid(s) else "does not start with 'a'"))
+RECORD = register(
+    Dataset(
+        name="user_ab",
+        model="user_mlp",
+        models=("user_mlp",),
+        vae_loader=_load,
+        validity=Validity("starts_with_a", _valid),
+        objectives=("user_count_a",),
+        items=_items,
+        bo_pool=_pool,
+        positions=None,
+        rho=1.0,
+        bo=BODefaults(n_init=12, n_steps=2, q=2, lr=0.5, half_width=3.0),
+        description="a user's toy: words over {a, b}",
+    )
+)
+TASK = register_task(
+    Task(
+        "user_count_a",
+        "user",
+        lambda s: Outcome(float(s.count("a") - 0.5 * len(s)), None),
+        lambda s: None if _valid(s) else "does not start with 'a'",
+    )
+)

@@ -128,9 +128,11 @@ def encodable(vae: VAE, items: Sequence[str], need: int) -> list[str]:
 
 
 def place_vae(vae, device: str | torch.device = "cpu", freeze: bool = False):
-    """An ``nn.Module`` VAE moved to ``device`` in eval mode (weights frozen with
-    ``freeze``); any other object satisfying the VAE protocol is returned as it is
-    (it places itself)."""
+    """An ``nn.Module`` VAE moved to ``device`` in eval mode.
+
+    Weights are frozen with ``freeze``; any other object satisfying the VAE protocol
+    is returned as it is (it places itself).
+    """
     if isinstance(vae, torch.nn.Module):
         vae = vae.to(device).eval()
         if freeze:
@@ -199,12 +201,14 @@ class Dataset:
                 raise ValueError(
                     f"dataset {self.name!r}: {field_name} must be a tuple of names, got "
                     f"{value!r} (write ({value!r},) for one)"
-                    if isinstance(value, str) else
-                    f"dataset {self.name!r}: {field_name} must be a tuple of names, got "
+                    if isinstance(value, str)
+                    else f"dataset {self.name!r}: {field_name} must be a tuple of names, got "
                     f"{value!r}"
                 )
             if len(set(value)) < len(value):
-                raise ValueError(f"dataset {self.name!r}: {field_name} {value!r} has repeats")
+                raise ValueError(
+                    f"dataset {self.name!r}: {field_name} {value!r} has repeats"
+                )
             object.__setattr__(self, field_name, tuple(value))
         if self.model not in self.models:
             raise ValueError(
@@ -217,13 +221,17 @@ class Dataset:
                 f"its models {self.models}"
             )
         if not (isinstance(self.latent_scale, (int, float)) and self.latent_scale > 0):
-            raise ValueError(f"latent_scale must be positive, got {self.latent_scale!r}")
+            raise ValueError(
+                f"latent_scale must be positive, got {self.latent_scale!r}"
+            )
         if self.positions is not None and (
-            isinstance(self.positions, bool) or not isinstance(self.positions, int)
+            isinstance(self.positions, bool)
+            or not isinstance(self.positions, int)
             or self.positions < 1
         ):
-            raise ValueError(f"positions must be None or an int >= 1, got "
-                             f"{self.positions!r}")
+            raise ValueError(
+                f"positions must be None or an int >= 1, got {self.positions!r}"
+            )
 
     def load_vae(self, name: str | None = None, device: str | torch.device = "cpu"):
         r"""Load one of the dataset's VAEs, in eval mode, on ``device``.
@@ -277,11 +285,17 @@ class Dataset:
         return strings
 
     def bo_config_fields(self) -> dict:
-        r"""The record's BO defaults as :class:`~scales_core.bo.config.BOConfig`
-        fields (raw latent units): ``n_steps``, ``q``, ``lr``, ``half_width``, and
-        ``surrogate`` (a dict of its fields) where the record sets one."""
-        fields = dict(n_steps=self.bo.n_steps, q=self.bo.q, lr=self.bo.lr,
-                      half_width=self.bo.half_width * self.latent_scale)
+        r"""The record's BO defaults as :class:`~scales_core.bo.config.BOConfig` fields.
+
+        In raw latent units: ``n_steps``, ``q``, ``lr``, ``half_width``, and
+        ``surrogate`` (a dict of its fields) where the record sets one.
+        """
+        fields = dict(
+            n_steps=self.bo.n_steps,
+            q=self.bo.q,
+            lr=self.bo.lr,
+            half_width=self.bo.half_width * self.latent_scale,
+        )
         if self.bo.surrogate:
             fields["surrogate"] = dict(self.bo.surrogate)
         return fields

@@ -1,0 +1,221 @@
+r"""Methods against a baseline on the seeds both finished.
+
+Paired verdicts, the releases' pipelines, protocol variants, and the best member of
+each method family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from ..bo.methods import figure_families
+from .summary import METRICS, per_run_metrics, summarize_sweep
+
+__all__ = [
+    "best_of_families",
+    "compare_variants",
+    "paired_verdict",
+    "pipeline_table",
+    "validity_ordering",
+]
+
+
+def paired_verdict(
+    frame: pd.DataFrame,
+    candidates: dict[str, list[str]],
+    baseline: str = "ga",
+    k: int = 10,
+) -> tuple[pd.DataFrame, dict[str, tuple[str, pd.DataFrame]]]:
+    r"""Each candidate family's best member (highest mean top-``k``) against a baseline.
+
+    Paired: on the seeds both finished (the same initial sets).
+
+    Args:
+        frame: The output of :func:`load_sweep`.
+        candidates: Family name -> its methods (those without finished runs are
+            ignored).
+        baseline: The method compared against.
+        k: Size of the top-k mean.
+
+    Returns:
+        ``(verdict, pairs)``: one verdict row per family with a finished pair
+        (best member, paired seeds, validity and top-k of both, the mean paired
+        top-k difference and on how many seeds the member is higher), and
+        ``family -> (member, per-seed metrics of baseline and member)``.
+    """
+    runs = per_run_metrics(frame, k)
+    if runs.empty:
+        return pd.DataFrame(), {}
+    wide = runs.unstack("method").swaplevel(axis=1)
+    ran = set(runs.index.get_level_values("method"))
+    rows, pairs = {}, {}
+    for name, members in candidates.items():
+        members = [m for m in members if m in ran]
+        if baseline not in ran or not members:
+            continue
+        best = max(members, key=lambda m: runs.loc[m, "top10"].mean())
+        both = wide[[baseline, best]].dropna(
+            subset=[(baseline, "validity"), (best, "validity")]
+        )
+        if both.empty:
+            continue
+        diff = both[best] - both[baseline]
+        pairs[name] = (best, both)
+        rows[name] = {
+            "best lambda": best,
+            "paired seeds": len(both),
+            f"validity {baseline.upper()}": both[baseline]["validity"].mean(),
+            "validity": both[best]["validity"].mean(),
+            "validity higher on": f"{int((diff['validity'] > 0).sum())} of {len(diff)}",
+            f"top-{k} {baseline.upper()}": both[baseline]["top10"].mean(),
+            f"top-{k}": both[best]["top10"].mean(),
+            f"top-{k} mean difference": diff["top10"].mean(),
+            f"top-{k} higher on": f"{int((diff['top10'] > 0).sum())} of {len(diff)}",
+        }
+    return pd.DataFrame(rows).T, pairs
+
+
+def best_of_families(
+    bands: pd.DataFrame, families: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, str]:
+    r"""Family -> its member with the best final top-k mean in :func:`trajectory_bands`.
+
+    The paper's Figure 2 shows one line per family; families without runs are left out.
+
+    ``families`` defaults to the method families' labels and paper members
+    (:func:`~scales_core.bo.methods.figure_families`).
+    """
+    families = figure_families() if families is None else families
+    last = bands.sort_values("step").groupby("method").tail(1).set_index("method")
+    shown = {}
+    for family, members in families.items():
+        members = [
+            m
+            for m in members
+            if m in last.index and pd.notna(last.loc[m, "top_k_mean"])
+        ]
+        if members:
+            shown[family] = max(members, key=lambda m: last.loc[m, "top_k_mean"])
+    return shown
+
+
+def compare_variants(frames: dict[str, pd.DataFrame], k: int = 10) -> pd.DataFrame:
+    r"""Protocol variants side by side on the seeds that all of them finished.
+
+    Args:
+        frames: Variant label -> :func:`load_sweep` output (e.g. the chapter's runs
+            and the same methods with one setting changed).
+        k: Size of the top-k mean.
+
+    Returns:
+        Index (variant, method); columns ``seeds`` and the :data:`METRICS`
+        (means over the shared seeds). Empty when
+        the variants share no finished seed.
+    """
+    done = {label: f[f["complete"]] for label, f in frames.items()}
+    shared = (
+        set.intersection(*(set(f["seed"]) for f in done.values())) if done else set()
+    )
+    rows = {}
+    for label, f in done.items():
+        table = summarize_sweep(f[f["seed"].isin(shared)], k=k).set_index("method")
+        for method in table.index:
+            rows[(label, method)] = {
+                "seeds": int(table.loc[method, "n_seeds"]),
+                **{m: table.loc[method, f"{m}_mean"] for m in METRICS},
+            }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    if len(out):
+        out.index = pd.MultiIndex.from_tuples(out.index, names=["variant", "method"])
+    return out
+
+
+def pipeline_table(
+    frames: dict[str, pd.DataFrame],
+    methods: Iterable[str],
+    baseline: str = "ga",
+    k: int = 10,
+) -> pd.DataFrame:
+    r"""Each pipeline's methods against its own baseline, paired by seed.
+
+    Args:
+        frames: Pipeline label -> :func:`load_sweep` output holding the baseline's
+            and the methods' runs of that pipeline.
+        methods: The methods to report (the baseline is reported too).
+        baseline: The method every other is paired with.
+        k: Size of the top-k mean.
+
+    Returns:
+        Index (pipeline, method); columns ``seeds`` (finished, paired with the
+        baseline), ``validity``, ``top1``, ``top10`` (means over those seeds), the
+        mean paired differences ``validity - GA`` and ``top10 - GA``, and on how
+        many seeds each is higher (``validity higher``, ``top10 higher``, as
+        ``"h of n"``). A method without a finished pair is left out.
+    """
+    rows = {}
+    for label, frame in frames.items():
+        runs = per_run_metrics(frame, k)
+        if runs.empty or baseline not in runs.index.get_level_values("method"):
+            continue
+        base = runs.loc[baseline]
+        for method in [baseline, *[m for m in methods if m != baseline]]:
+            if method not in runs.index.get_level_values("method"):
+                continue
+            mine = runs.loc[method]
+            seeds = sorted(set(mine.index) & set(base.index))
+            if not seeds:
+                continue
+            diff = mine.loc[seeds] - base.loc[seeds]
+            rows[(label, method)] = {
+                "seeds": len(seeds),
+                **{
+                    m: float(mine.loc[seeds, m].mean())
+                    for m in ("validity", "top1", "top10")
+                },
+                f"validity - {baseline.upper()}": float(diff["validity"].mean()),
+                f"top10 - {baseline.upper()}": float(diff["top10"].mean()),
+                "validity higher": f"{int((diff['validity'] > 0).sum())} of {len(seeds)}",
+                "top10 higher": f"{int((diff['top10'] > 0).sum())} of {len(seeds)}",
+            }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    if len(out):
+        out.index = pd.MultiIndex.from_tuples(out.index, names=["pipeline", "method"])
+    return out
+
+
+def validity_ordering(
+    table: pd.DataFrame, pipeline: str, methods: list[str], baseline: str = "ga"
+) -> dict | None:
+    r"""Whether validity rises along ``[baseline, *methods]`` in one pipeline.
+
+    The paper's claim for a penalty family (e.g. logP: GA 0.19 < ScaLES 0.28 <
+    0.35 < 0.47 at lambda 0.5, 0.8, 2) read off :func:`pipeline_table`.
+
+    Args:
+        table: The output of :func:`pipeline_table`.
+        pipeline: A pipeline label of ``table``.
+        methods: The methods in the claimed order of rising validity.
+        baseline: The baseline, first in the order.
+
+    Returns:
+        ``None`` where the pipeline lacks one of the methods; else ``values`` (the
+        validities in order), ``rising`` (strictly increasing), ``above`` (every
+        method's mean paired difference to the baseline is positive) and
+        ``seeds`` (the fewest paired seeds of any method).
+    """
+    if pipeline not in table.index.get_level_values(0):
+        return None
+    got = table.loc[pipeline]
+    order = [baseline, *methods]
+    if not all(m in got.index for m in order):
+        return None
+    values = [float(got.loc[m, "validity"]) for m in order]
+    column = f"validity - {baseline.upper()}"
+    return {
+        "values": values,
+        "rising": all(a < b for a, b in zip(values, values[1:])),
+        "above": all(float(got.loc[m, column]) > 0 for m in methods),
+        "seeds": int(got.loc[order, "seeds"].min()),
+    }
