@@ -3,16 +3,24 @@ r"""Reading finished BO runs: tables, summaries, figures and the paper's numbers
 :mod:`scales_core.bo` runs BO and writes run records; this package only reads them
 (and the chapters of the book call it instead of defining helpers of their own).
 
-* :mod:`.runs`: reading a sweep folder: oracle calls, step timings, what ran.
-* :mod:`.summary`: per-run and per-method metrics (the paper's App. B tables), trajectories.
-* :mod:`.paired`: methods against a baseline on shared seeds: verdicts, pipelines, variants.
-* :mod:`.proposals`: what the optimizers proposed: norms, ScaLES ranking, unmoved proposals.
-* :mod:`.pipelines`: the BO chapters' run tables and the releases' pipelines.
-* :mod:`.validity`: validity of start points, its ceiling, paired by seed, invalid reasons.
-* :mod:`.timings`: BO step timings, a score's value and gradient, GPU benchmark rows.
-* :mod:`.claims`: the summary chapter's verdict table.
-* :mod:`.plots`: the figures of the BO chapters.
-* :mod:`.paper_tables`: the paper's Tables 1, 2, 3 and 5 and Appendix B.3-B.7, as printed.
+* :mod:`~scales_core.results.runs`:
+  reading a sweep folder: oracle calls, step timings, what ran.
+* :mod:`~scales_core.results.summary`:
+  per-run and per-method metrics (the paper's App. B tables), trajectories.
+* :mod:`~scales_core.results.paired`:
+  methods against a baseline on shared seeds: verdicts, pipelines, variants.
+* :mod:`~scales_core.results.proposals`:
+  what the optimizers proposed: norms, ScaLES ranking, unmoved proposals.
+* :mod:`~scales_core.results.pipelines`:
+  the BO chapters' run tables and the releases' pipelines.
+* :mod:`~scales_core.results.validity`:
+  validity of start points, its ceiling, paired by seed, invalid reasons.
+* :mod:`~scales_core.results.timings`:
+  BO step timings, a score's value and gradient, GPU benchmark rows.
+* :mod:`~scales_core.results.claims`: the summary chapter's verdict table.
+* :mod:`~scales_core.results.plots`: the figures of the BO chapters.
+* :mod:`~scales_core.results.paper_tables`:
+  the paper's Tables 1, 2, 3 and 5 and Appendix B.3-B.7, as printed.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ def plot_trajectories(
     r"""Figure 2: best value and top-``k`` mean against the BO step, one line per family.
 
     Args:
-        bands: :func:`~scales_core.bo.trajectory_bands` (mean and s.d. over seeds).
-        shown: Family -> method (:func:`~scales_core.bo.best_of_families`).
+        bands: :func:`~scales_core.results.trajectory_bands` (mean and s.d. over seeds).
+        shown: Family -> method (:func:`~scales_core.results.best_of_families`).
         ylabel: The objective's label.
         k: The top-k size (for the title).
         top_k_floor: Lower y-limit of the top-k panel (``None``: automatic).
@@ -69,8 +69,8 @@ def plot_validity(ours: pd.DataFrame, paper: pd.DataFrame, order: list[str]):
     r"""Valid share per method, ours beside the paper's (bars with one standard error).
 
     Args:
-        ours: :func:`~scales_core.bo.summarize_sweep` indexed by method.
-        paper: :func:`~scales_core.bo.paper_table` indexed by method.
+        ours: :func:`~scales_core.results.summarize_sweep` indexed by method.
+        paper: :func:`~scales_core.results.paper_table` indexed by method.
         order: Methods to show, in order (those missing from ``ours`` are skipped).
 
     Returns:
@@ -114,7 +114,7 @@ def plot_paired(
     member.
 
     Args:
-        pairs: The second output of :func:`~scales_core.bo.paired_verdict`.
+        pairs: The second output of :func:`~scales_core.results.paired_verdict`.
         baseline: The baseline method.
         k: The top-k size (for the labels).
 

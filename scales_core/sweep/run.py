@@ -281,8 +281,8 @@ def run_sweep(
             0.3}``, ``records=("my_records.py",)``).
 
     Returns:
-        One row per run: task, method, seed, path, status (``done``, ``skipped``
-        or ``failed``), seconds, n_oracle, error.
+        A frame with one row per run and the columns task, method, seed, path,
+        status (``done``, ``skipped`` or ``failed``), seconds, n_oracle and error.
     """
     import dask
     from dask.distributed import Client, LocalCluster, as_completed
