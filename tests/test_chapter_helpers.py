@@ -332,6 +332,12 @@ def test_ordering_sentence():
     assert ordering_sentence(pipes, "p", ["b", "a"]).startswith(
         "does not reproduce the rising validity (0.10, 0.30, 0.20)"
     )
+    pipes.loc[("p", "a"), "validity - GA"] = -0.1
+    assert ordering_sentence(pipes, "p", ["a", "b"]).endswith(
+        "; above GA only with b; 2 paired seeds"
+    )
+    pipes.loc[("p", "b"), "validity - GA"] = 0.0
+    assert "; no lambda above GA;" in ordering_sentence(pipes, "p", ["a", "b"])
     assert ordering_sentence(pipes, "q", ["a"]) == "incomplete"
     assert ordering_sentence(pipes, "r", ["a"]) == "not run yet"
 

@@ -233,10 +233,15 @@ def ordering_sentence(pipes: pd.DataFrame, label: str, methods: list[str]) -> st
     sep = " < " if got["rising"] else ", "
     values = sep.join(f"{v:.2f}" for v in got["values"])
     verdict = "reproduces" if got["rising"] else "does not reproduce"
-    return (
-        f"{verdict} the rising validity ({values}); "
-        f"every lambda {'above' if got['above'] else 'not above'} GA; {got['seeds']} paired seeds"
-    )
+    rows = pipes.loc[label]
+    above = [m for m in methods if float(rows.loc[m, "validity - GA"]) > 0]
+    if len(above) == len(methods):
+        where = "every lambda above GA"
+    elif above:
+        where = f"above GA only with {', '.join(above)}"
+    else:
+        where = "no lambda above GA"
+    return f"{verdict} the rising validity ({values}); {where}; {got['seeds']} paired seeds"
 
 
 def validity_table(
