@@ -115,7 +115,7 @@ def loaded_commit() -> str:
         here = git_commit(Path(__file__).resolve().parent)
         if (
             _IMPORTED_SHA is not None
-            and here not in ("unknown",)
+            and here != "unknown"
             and not os.environ.get("SCALES_COMMIT")
         ):
             here = _IMPORTED_SHA + ("+dirty" if here.endswith("+dirty") else "")

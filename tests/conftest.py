@@ -121,3 +121,22 @@ def gru_decoder():
 def _assert_names_file_and_fix(message, path, fix):
     assert str(path) in message and fix in message
     assert "weights_only" not in message
+
+
+#: The smallest SELFIES transformer `python -m scales_core.train` builds (training tests).
+TINY_TRANSFORMER = [
+    "--d-model",
+    "16",
+    "--n-heads",
+    "2",
+    "--enc-layers",
+    "1",
+    "--dec-layers",
+    "1",
+    "--latent-dim",
+    "8",
+    "--n-memory",
+    "2",
+    "--max-len",
+    "20",
+]

@@ -12,6 +12,7 @@ import torch
 from botorch.acquisition import PosteriorMean
 from botorch.acquisition.penalized import PenalizedAcquisitionFunction
 from botorch.models import SingleTaskGP
+from conftest import TINY_TRANSFORMER
 from torch.testing import assert_close
 
 import scales_core as sc
@@ -292,20 +293,7 @@ def test_training_on_device(tmp_path, device):
             "2",
             "--device",
             str(device),
-            "--d-model",
-            "16",
-            "--n-heads",
-            "2",
-            "--enc-layers",
-            "1",
-            "--dec-layers",
-            "1",
-            "--latent-dim",
-            "8",
-            "--n-memory",
-            "2",
-            "--max-len",
-            "20",
+            *TINY_TRANSFORMER,
         ]
     )
     assert record["steps"] == 2 and record["args"]["device"] == str(device)

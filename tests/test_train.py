@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import TINY_TRANSFORMER as TINY
 from conftest import needs_data
 
 from scales_core import train
@@ -24,22 +25,6 @@ MOLECULES = [
     "c1ccncc1",
     "O=C(O)c1ccccc1",
     "CCOC(=O)C",
-]
-TINY = [
-    "--d-model",
-    "16",
-    "--n-heads",
-    "2",
-    "--enc-layers",
-    "1",
-    "--dec-layers",
-    "1",
-    "--latent-dim",
-    "8",
-    "--n-memory",
-    "2",
-    "--max-len",
-    "20",
 ]
 
 
