@@ -13,6 +13,8 @@ r"""Reading finished BO runs: tables, summaries, figures and the paper's numbers
   what the optimizers proposed: norms, ScaLES ranking, unmoved proposals.
 * :mod:`~scales_core.results.pipelines`:
   the BO chapters' run tables and the releases' pipelines.
+* :mod:`~scales_core.results.ablation`:
+  one component of a pipeline switched back at a time, paired with the preset.
 * :mod:`~scales_core.results.validity`:
   validity of start points, its ceiling, paired by seed, invalid reasons.
 * :mod:`~scales_core.results.timings`:
@@ -25,6 +27,7 @@ r"""Reading finished BO runs: tables, summaries, figures and the paper's numbers
 
 from __future__ import annotations
 
+from .ablation import ablation_table, carrying_components, load_arms
 from .claims import (
     ClaimTable,
     method_summary,
@@ -128,7 +131,9 @@ __all__ = [
     "PAPER_TABLE5_SECONDS",
     "SHARED_BASELINE_PIPELINES",
     "STEP_COLUMNS",
+    "ablation_table",
     "best_of_families",
+    "carrying_components",
     "compare_variant_dirs",
     "compare_variants",
     "compare_with_paper",
@@ -136,6 +141,7 @@ __all__ = [
     "finished_table",
     "gpu_timing_table",
     "iter_runs",
+    "load_arms",
     "load_step_times",
     "load_sweep",
     "means_on_seeds",
