@@ -5,11 +5,8 @@
 #   bash scripts/run_ablation_sweep.sh PRESET TASK METHOD [forward|reverse]
 #   bash scripts/run_ablation_sweep.sh paper_2024 logp scales_0.8
 #
-# Arms (BOConfig fields; "-" marks a component the preset already shares with the default):
-#   paper_2024: tau (scales_tau=null: rho 1), clip (logit_clip=null), direction (sum),
-#               jacobian (forward-mode instead of finite differences)
-#   paper_2025: formula (paper, c), anchor (current), dropout (off), prior (unit), tau (null),
-#               refit (every_step), invalid (lowest), positions (the record's 30)
+# Arms: scales_core.bo.presets.ABLATION_ARMS (paper_2024: tau, clip, direction, jacobian;
+# paper_2025: formula, anchor, dropout, prior, refit, invalid, positions).
 # Runs go to $OUT/<task>_ablation_<preset>/<arm>/<task>/<method>/seed<k>.jsonl(.gz); the
 # preset's own runs (scripts/run_pipeline_sweep.sh) are the reference arm.
 # Budget: logp ~10-15 min per run on one thread: 4 arms x 5 seeds ~ 4-5 h (paper_2024).
@@ -23,14 +20,12 @@ TASK=${2:?usage: run_ablation_sweep.sh PRESET TASK METHOD [forward|reverse]}
 METHOD=${3:?usage: run_ablation_sweep.sh PRESET TASK METHOD [forward|reverse]}
 ORDER=${4:-forward}
 SEEDS=(0 1 2 3 4)
-case "$PRESET" in
-paper_2024) ARMS=("tau:scales_tau=null" "clip:logit_clip=null" "direction:direction=sum"
-                  "jacobian:scales_jacobian=forward") ;;
-paper_2025) ARMS=("formula:scales_formula=paper scales_normalizer=c" "anchor:scales_anchor=current"
-                  "dropout:scales_dropout=false" "prior:scales_prior=unit" "refit:refit=every_step"
-                  "invalid:invalid=lowest" "positions:POSITIONS") ;;
-*) echo "no ablation arms for preset $PRESET" >&2; exit 2 ;;
-esac
+# one line per arm: NAME<TAB>arguments added to the preset's command
+mapfile -t ARMS < <("$PY" -c 'import sys
+from scales_core.bo.presets import ablation_arguments
+for arm, args in ablation_arguments(sys.argv[1]).items():
+    print(arm, " ".join(args), sep="\t")' "$PRESET")
+[ ${#ARMS[@]} -gt 0 ] || exit 2
 JOBS=()
 for seed in "${SEEDS[@]}"; do for arm in "${ARMS[@]}"; do JOBS+=("$seed|$arm"); done; done
 if [ "$ORDER" = reverse ]; then
@@ -39,9 +34,8 @@ else
     ORDERED=("${JOBS[@]}")
 fi
 for job in "${ORDERED[@]}"; do
-    seed=${job%%|*}; arm=${job#*|}; name=${arm%%:*}; sets=${arm#*:}
-    extra=(--set $sets)
-    [ "$sets" = POSITIONS ] && extra=(--positions 30)
+    seed=${job%%|*}; arm=${job#*|}; name=${arm%%$'\t'*}
+    read -r -a extra <<< "${arm#*$'\t'}"
     "$PY" -m scales_core.sweep --task "$TASK" --methods "$METHOD" --seeds "$seed" --workers 1 \
         --threads 1 --preset "$PRESET" --out "$OUT/${TASK}_ablation_${PRESET}/$name" "${extra[@]}"
 done

@@ -279,3 +279,66 @@ def test_run_facts_summarize_what_ran():
         and facts["runs"] == "3 finished"
     )
     assert run_facts([run("ga", 0, done=False)]) == {"runs": "none finished"}
+
+
+def test_ablation_arguments_switch_one_component_back_to_the_default():
+    from scales_core.bo import BOConfig
+    from scales_core.bo.presets import ABLATION_ARMS, ablation_arguments, preset_fields
+    from scales_core.sweep.cli import _parse_overrides
+
+    default = BOConfig()
+    for preset in ["paper_2024", "paper_2025"]:
+        arms = ablation_arguments(preset)
+        assert list(arms) == list(ABLATION_ARMS[preset])
+        fields, _ = preset_fields(preset, "smiles")
+        for arm, args in arms.items():
+            if args[0] == "--positions":
+                assert args == ["--positions", "30"]
+                continue
+            assert args[0] == "--set"
+            back = _parse_overrides(args[1:])
+            assert back == ABLATION_ARMS[preset][arm]  # read back as written
+            for key, value in back.items():
+                assert getattr(default, key) == value  # the default's value
+                assert fields[key] != value  # which the preset changes
+    with pytest.raises(ValueError, match="no ablation arms"):
+        ablation_arguments("default")
+
+
+def test_ablation_script_runs_each_arm_on_each_seed(tmp_path):
+    import os
+    import stat
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    log = tmp_path / "calls.txt"
+    fake = tmp_path / "python"
+    fake.write_text(
+        "#!/usr/bin/env bash\n"
+        f'if [ "$1" = -m ]; then echo "$@" >> {log}; else exec {sys.executable} "$@"; fi\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHON": str(fake), "OUT": str(tmp_path / "out")}
+    subprocess.run(
+        ["bash", "scripts/run_ablation_sweep.sh", "paper_2024", "logp", "scales_0.8"],
+        cwd=root,
+        env=env,
+        check=True,
+    )
+    calls = log.read_text().splitlines()
+    assert len(calls) == 4 * 5  # arms x seeds
+    first = calls[0].split()
+    assert first[first.index("--seeds") + 1] == "0"
+    assert first[first.index("--out") + 1].endswith("out/logp_ablation_paper_2024/tau")
+    assert first[-2:] == ["--set", "scales_tau=null"]
+    assert any(c.endswith("--set direction=sum") and "--seeds 4" in c for c in calls)
+    bad = subprocess.run(
+        ["bash", "scripts/run_ablation_sweep.sh", "default", "logp", "scales_0.8"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "no ablation arms" in bad.stderr

@@ -9,6 +9,7 @@ r"""Latent space Bayesian optimization with ScaLES (paper Sec. 4).
   method names (one table each).
 * :mod:`~scales_core.bo.published`: the penalties as the published code computes them.
 * :mod:`~scales_core.bo.presets`: the published releases' pipelines as run options.
+* :mod:`~scales_core.bo.penalty_directions`: where penalties' gradients point.
 * :mod:`~scales_core.bo.run_record`: the run record format and its reader.
 * :mod:`~scales_core.bo.run_writer`: the append-only writer (one at a time).
 * :mod:`~scales_core.bo.compaction`: a finished run, gzipped with float32 latents.
@@ -44,6 +45,7 @@ from .optimize import (
     optimize_acqf_ga,
     optimize_acqf_lbfgs,
 )
+from .penalty_directions import penalty_directions, penalty_gradient, run_penalty
 from .problem import PROBLEM_DEFAULTS, Problem, make_problem, problem_info
 from .published import PublishedPenalty
 from .run_record import RunData, RunFileWarning, RunLockedError, read_run
@@ -85,10 +87,13 @@ __all__ = [
     "make_problem",
     "optimize_acqf_ga",
     "optimize_acqf_lbfgs",
+    "penalty_directions",
+    "penalty_gradient",
     "pool_distances",
     "problem_info",
     "read_run",
     "run_bo",
+    "run_penalty",
     "score_quantile",
     "slim_folder",
     "slim_run",

@@ -35,7 +35,9 @@ release's ``get_params`` uses the same; the later release's ``test_bo`` used 0.8
 
 from __future__ import annotations
 
-__all__ = ["PRESETS", "preset_fields"]
+import json
+
+__all__ = ["ABLATION_ARMS", "PRESETS", "ablation_arguments", "preset_fields"]
 
 _FIRST_TAU = {"expressions": 1.0, "smiles": 0.001, "selfies": 0.003}
 #: Every position of each record's VAE (the later release scores them all).
@@ -70,6 +72,69 @@ PRESETS: dict[str, dict[str, dict]] = {
         for name in _FIRST_TAU
     },
 }
+
+
+#: Preset -> arm -> the component switched back to the default (BOConfig fields, and
+#: ``positions`` for the scores' positions): the arms of an ablation
+#: (``scripts/run_ablation_sweep.sh``), one component per arm.
+ABLATION_ARMS: dict[str, dict[str, dict]] = {
+    "paper_2024": {
+        "tau": {"scales_tau": None},
+        "clip": {"logit_clip": None},
+        "direction": {"direction": "sum"},
+        "jacobian": {"scales_jacobian": "forward"},
+    },
+    "paper_2025": {
+        "formula": {"scales_formula": "paper", "scales_normalizer": "c"},
+        "anchor": {"scales_anchor": "current"},
+        "dropout": {"scales_dropout": False},
+        "prior": {"scales_prior": "unit"},
+        "refit": {"refit": "every_step"},
+        "invalid": {"invalid": "lowest"},
+        "positions": {"positions": 30},
+    },
+}
+
+
+def _cli_value(value) -> str:
+    """``value`` as ``--set`` reads it back: JSON, a plain string left bare."""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return json.dumps(value)
+
+
+def ablation_arguments(preset: str) -> dict[str, list[str]]:
+    r"""Each ablation arm of a preset as ``python -m scales_core.sweep`` arguments.
+
+    Args:
+        preset: A name of :data:`ABLATION_ARMS`.
+
+    Returns:
+        Arm -> arguments added to the preset's command (``--set FIELD=VALUE`` with
+        JSON values, ``--positions N``).
+
+    Raises:
+        ValueError: for a preset without arms.
+    """
+    if preset not in ABLATION_ARMS:
+        raise ValueError(
+            f"no ablation arms for preset {preset!r}; use one of {sorted(ABLATION_ARMS)}"
+        )
+    out = {}
+    for arm, fields in ABLATION_ARMS[preset].items():
+        fields = dict(fields)
+        args = (
+            ["--positions", str(fields.pop("positions"))]
+            if "positions" in fields
+            else []
+        )
+        if fields:
+            args += ["--set", *(f"{k}={_cli_value(v)}" for k, v in fields.items())]
+        out[arm] = args
+    return out
 
 
 def preset_fields(preset: str, dataset: str) -> tuple[dict, int | None]:
