@@ -53,9 +53,9 @@ def penalty_gradient(penalty: Callable[[Tensor], Tensor], z: Tensor) -> Tensor:
     r"""The gradient of a penalty at each latent, `batch x d`.
 
     Args:
-        penalty: Maps `batch x d` latents to `batch` values (row ``i`` depends only
-            on latent ``i``, as every penalty of :data:`~scales_core.bo.strategies.
-            PENALTIES` does).
+        penalty: Maps `batch x d` latents to `batch` values, row ``i`` depending
+            only on latent ``i`` (as every penalty of
+            :data:`~scales_core.bo.strategies.PENALTIES` does).
         z: `batch x d` latents.
 
     Returns:
