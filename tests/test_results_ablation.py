@@ -101,3 +101,32 @@ def test_load_arms_reads_one_folder_per_arm(tmp_path):
     assert arms["clip"]["string"].tolist() == ["C"]
     assert arms["tau"]["seed"].tolist() == [1]
     assert load_arms(tmp_path / "missing", "logp") == {}
+
+
+def test_seeds_and_plot_show_each_arm_beside_the_default():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from scales_core.results import ablation_seeds, plot_ablation
+
+    arms = {
+        "clip": runs(M, {0: [1, 0, 0, 0], 1: [0, 0, 0, 0]}),
+        "tau": runs(M, {2: [1, 1, 1, 0]}),
+    }
+    seeds = ablation_seeds(PRESET, arms, DEFAULT, M, k=1)
+    assert seeds[["arm", "seed"]].values.tolist() == [
+        ["clip", 0],
+        ["clip", 1],
+        ["tau", 2],
+    ]
+    assert seeds["validity (preset)"].tolist() == [0.75, 0.5, 1.0]
+    assert seeds["validity (default)"].tolist() == [0.25, 0.0, 0.5]
+    fig = plot_ablation(seeds)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "clip",
+        "tau",
+        "all back (default)",
+    ]
+    bars = [p.get_height() for p in ax.patches]
+    assert bars == pytest.approx([-0.5, -0.25, -0.5])  # default: (-0.5 - 0.5 - 0.5) / 3

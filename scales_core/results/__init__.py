@@ -27,7 +27,13 @@ r"""Reading finished BO runs: tables, summaries, figures and the paper's numbers
 
 from __future__ import annotations
 
-from .ablation import ablation_table, carrying_components, load_arms
+from .ablation import (
+    ablation_seeds,
+    ablation_table,
+    carrying_components,
+    load_arms,
+    plot_ablation,
+)
 from .claims import (
     ClaimTable,
     method_summary,
@@ -131,6 +137,7 @@ __all__ = [
     "PAPER_TABLE5_SECONDS",
     "SHARED_BASELINE_PIPELINES",
     "STEP_COLUMNS",
+    "ablation_seeds",
     "ablation_table",
     "best_of_families",
     "carrying_components",
@@ -156,6 +163,7 @@ __all__ = [
     "paper_table1",
     "paper_table5",
     "per_run_metrics",
+    "plot_ablation",
     "pipeline_frames",
     "pipeline_table",
     "plot_paired",

@@ -16,7 +16,13 @@ import pandas as pd
 from .runs import load_sweep
 from .summary import per_run_metrics
 
-__all__ = ["ablation_table", "carrying_components", "load_arms"]
+__all__ = [
+    "ablation_seeds",
+    "ablation_table",
+    "carrying_components",
+    "load_arms",
+    "plot_ablation",
+]
 
 
 def load_arms(root: str | Path, task: str) -> dict[str, pd.DataFrame]:
@@ -39,10 +45,56 @@ def load_arms(root: str | Path, task: str) -> dict[str, pd.DataFrame]:
     }
 
 
-def _paired(
-    mine: pd.DataFrame, reference: pd.DataFrame, seeds: list[int]
+def ablation_seeds(
+    preset: pd.DataFrame,
+    arms: Mapping[str, pd.DataFrame],
+    default: pd.DataFrame,
+    method: str,
+    k: int = 10,
 ) -> pd.DataFrame:
-    return mine.loc[seeds] - reference.loc[seeds]
+    r"""Each arm's runs beside the preset's and the default's, seed by seed.
+
+    Args:
+        preset: :func:`~scales_core.results.load_sweep` output of the preset's runs.
+        arms: Arm label (the component switched back) -> its runs.
+        default: The default pipeline's runs (the same method).
+        method: The method every arm ran (e.g. ``"scales_0.8"``).
+        k: Size of the top-k mean.
+
+    Returns:
+        One row per arm and seed finished by both the arm and the preset: columns
+        ``arm``, ``seed``, ``validity``, ``top10``, ``validity (preset)``,
+        ``top10 (preset)`` and ``validity (default)`` (NaN where the default did
+        not finish the seed).
+    """
+
+    def runs_of(frame: pd.DataFrame) -> pd.DataFrame | None:
+        runs = per_run_metrics(frame[frame["method"] == method], k)
+        return runs.loc[method] if len(runs) else None
+
+    columns = ["arm", "seed", "validity", "top10", "validity (preset)"]
+    columns += ["top10 (preset)", "validity (default)"]
+    ref, base = runs_of(preset), runs_of(default)
+    rows = []
+    for label, frame in arms.items():
+        mine = runs_of(frame)
+        if mine is None or ref is None:
+            continue
+        for seed in sorted(set(mine.index) & set(ref.index)):
+            rows.append(
+                [
+                    label,
+                    seed,
+                    mine.loc[seed, "validity"],
+                    mine.loc[seed, "top10"],
+                    ref.loc[seed, "validity"],
+                    ref.loc[seed, "top10"],
+                    base.loc[seed, "validity"]
+                    if base is not None and seed in base.index
+                    else float("nan"),
+                ]
+            )
+    return pd.DataFrame(rows, columns=columns).astype({"seed": int})
 
 
 def ablation_table(
@@ -71,37 +123,57 @@ def ablation_table(
         the default did not finish them all). Arms without a finished seed shared
         with the preset are left out.
     """
-
-    def runs_of(frame: pd.DataFrame) -> pd.DataFrame | None:
-        runs = per_run_metrics(frame[frame["method"] == method], k)
-        return runs.loc[method] if len(runs) else None
-
-    ref, base = runs_of(preset), runs_of(default)
-    if ref is None:
-        return pd.DataFrame()
     rows = {}
-    for label, frame in arms.items():
-        mine = runs_of(frame)
-        if mine is None:
-            continue
-        seeds = sorted(set(mine.index) & set(ref.index))
-        if not seeds:
-            continue
-        diff = _paired(mine, ref, seeds)
-        gain = float("nan")
-        if base is not None and set(seeds) <= set(base.index):
-            gain = float(_paired(ref, base, seeds)["validity"].mean())
+    for label, seeds in ablation_seeds(preset, arms, default, method, k).groupby(
+        "arm", sort=False
+    ):
+        diff = seeds["validity"] - seeds["validity (preset)"]
+        gain = seeds["validity (preset)"] - seeds["validity (default)"]
         rows[label] = {
             "seeds": len(seeds),
-            "validity": float(mine.loc[seeds, "validity"].mean()),
-            "validity (preset)": float(ref.loc[seeds, "validity"].mean()),
-            "validity - preset": float(diff["validity"].mean()),
-            "validity lower": f"{int((diff['validity'] < 0).sum())} of {len(seeds)}",
-            "top10": float(mine.loc[seeds, "top10"].mean()),
-            "top10 - preset": float(diff["top10"].mean()),
-            "preset gain": gain,
+            "validity": float(seeds["validity"].mean()),
+            "validity (preset)": float(seeds["validity (preset)"].mean()),
+            "validity - preset": float(diff.mean()),
+            "validity lower": f"{int((diff < 0).sum())} of {len(seeds)}",
+            "top10": float(seeds["top10"].mean()),
+            "top10 - preset": float((seeds["top10"] - seeds["top10 (preset)"]).mean()),
+            "preset gain": float(gain.mean()) if gain.notna().all() else float("nan"),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def plot_ablation(seeds: pd.DataFrame, label: str = "preset"):
+    r"""Seed by seed, how far each arm's validity falls below the preset's.
+
+    One column of points per arm (one point per seed, its mean as a bar), beside the
+    default pipeline's difference to the preset on the same seeds (every component
+    switched back at once).
+
+    Args:
+        seeds: :func:`ablation_seeds` output.
+        label: The preset's name (for the axis label).
+
+    Returns:
+        The figure.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    arms = list(dict.fromkeys(seeds["arm"]))
+    default = seeds.drop_duplicates("seed").dropna(subset=["validity (default)"])
+    columns = [(a, seeds[seeds["arm"] == a], "validity") for a in arms]
+    columns.append(("all back (default)", default, "validity (default)"))
+    for x, (name, rows, column) in enumerate(columns):
+        diff = rows[column] - rows["validity (preset)"]
+        color = "0.5" if column == "validity (default)" else f"C{x}"
+        ax.bar(x, diff.mean(), color=color, alpha=0.35, width=0.6)
+        ax.scatter([x] * len(diff), diff, color=color, zorder=3, s=18)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(range(len(columns)), [c[0] for c in columns])
+    ax.set_ylabel(f"valid share - {label}'s\n(same seed)")
+    ax.set_xlabel("component switched back to the default")
+    fig.tight_layout()
+    return fig
 
 
 def carrying_components(table: pd.DataFrame, min_seeds: int = 5) -> str:
