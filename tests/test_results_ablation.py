@@ -3,7 +3,11 @@
 import pandas as pd
 import pytest
 
-from scales_core.results.ablation import ablation_table, carrying_components
+from scales_core.results.ablation import (
+    ablation_seeds,
+    ablation_table,
+    carrying_components,
+)
 
 
 def runs(method, valid_by_seed, complete=True):
@@ -40,7 +44,7 @@ def test_arms_are_paired_with_the_preset_on_shared_seeds():
         "unfinished": runs(M, {0: [1, 1, 1, 1]}, complete=False),
         "other method": runs("ga", {0: [1, 1, 1, 1]}),
     }
-    table = ablation_table(PRESET, arms, DEFAULT, M, k=1)
+    table = ablation_table(ablation_seeds(PRESET, arms, DEFAULT, M, k=1))
     assert list(table.index) == ["clip", "tau"]
     clip = table.loc["clip"]
     assert clip["seeds"] == 2  # seed 3 has no preset run
@@ -58,9 +62,9 @@ def test_arms_are_paired_with_the_preset_on_shared_seeds():
 def test_gain_is_nan_where_the_default_lacks_a_seed():
     default = runs(M, {0: [0, 0, 0, 0]})
     arms = {"clip": runs(M, {0: [0, 0, 0, 0], 1: [0, 0, 0, 0]})}
-    table = ablation_table(PRESET, arms, default, M, k=1)
+    table = ablation_table(ablation_seeds(PRESET, arms, default, M, k=1))
     assert pd.isna(table.loc["clip", "preset gain"])
-    assert ablation_table(runs("ga", {0: [1]}), arms, default, M).empty
+    assert ablation_table(ablation_seeds(runs("ga", {0: [1]}), arms, default, M)).empty
 
 
 def test_the_sentence_names_only_large_majority_drops():

@@ -97,21 +97,11 @@ def ablation_seeds(
     return pd.DataFrame(rows, columns=columns).astype({"seed": int})
 
 
-def ablation_table(
-    preset: pd.DataFrame,
-    arms: Mapping[str, pd.DataFrame],
-    default: pd.DataFrame,
-    method: str,
-    k: int = 10,
-) -> pd.DataFrame:
+def ablation_table(seeds: pd.DataFrame) -> pd.DataFrame:
     r"""Each arm against the preset, paired by seed, beside the preset's gain.
 
     Args:
-        preset: :func:`~scales_core.results.load_sweep` output of the preset's runs.
-        arms: Arm label (the component switched back) -> its runs.
-        default: The default pipeline's runs (the same method).
-        method: The method every arm ran (e.g. ``"scales_0.8"``).
-        k: Size of the top-k mean.
+        seeds: :func:`ablation_seeds` output.
 
     Returns:
         Index arm label; columns ``seeds`` (finished by the arm and the preset),
@@ -120,23 +110,20 @@ def ablation_table(
         differences), ``validity lower`` (``"l of n"``: seeds on which switching
         the component back lowers validity) and ``preset gain`` (the preset's mean
         paired validity difference to the default on the same seeds; NaN where
-        the default did not finish them all). Arms without a finished seed shared
-        with the preset are left out.
+        the default did not finish them all).
     """
     rows = {}
-    for label, seeds in ablation_seeds(preset, arms, default, method, k).groupby(
-        "arm", sort=False
-    ):
-        diff = seeds["validity"] - seeds["validity (preset)"]
-        gain = seeds["validity (preset)"] - seeds["validity (default)"]
+    for label, arm in seeds.groupby("arm", sort=False):
+        diff = arm["validity"] - arm["validity (preset)"]
+        gain = arm["validity (preset)"] - arm["validity (default)"]
         rows[label] = {
-            "seeds": len(seeds),
-            "validity": float(seeds["validity"].mean()),
-            "validity (preset)": float(seeds["validity (preset)"].mean()),
+            "seeds": len(arm),
+            "validity": float(arm["validity"].mean()),
+            "validity (preset)": float(arm["validity (preset)"].mean()),
             "validity - preset": float(diff.mean()),
-            "validity lower": f"{int((diff < 0).sum())} of {len(seeds)}",
-            "top10": float(seeds["top10"].mean()),
-            "top10 - preset": float((seeds["top10"] - seeds["top10 (preset)"]).mean()),
+            "validity lower": f"{int((diff < 0).sum())} of {len(arm)}",
+            "top10": float(arm["top10"].mean()),
+            "top10 - preset": float((arm["top10"] - arm["top10 (preset)"]).mean()),
             "preset gain": float(gain.mean()) if gain.notna().all() else float("nan"),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
