@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from .gp_state import gp_state_path
-from .run_record import _read_lines, compacted_path, lock_path
+from .run_record import compacted_path, lock_path, read_lines
 
 __all__ = ["compact_run", "remove_leftover", "write_gzip_records"]
 
@@ -111,7 +111,7 @@ def compact_run(path: str | os.PathLike, store=None) -> Path:
     out = compacted_path(path)
     if not path.exists() and out.exists():
         return out  # compacted before
-    records, _ = _read_lines(path)
+    records, _ = read_lines(path)
     if not records or records[-1].get("type") != "done":
         raise ValueError(
             f"{path}: the run is not finished (no done record); not compacted"

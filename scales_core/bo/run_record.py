@@ -43,13 +43,17 @@ from .init_store import load_init_latents
 
 __all__ = [
     "HEADER_KEYS",
+    "HEADER_START",
     "ORACLE_FIELDS",
     "RunData",
     "RunFileWarning",
     "RunLockedError",
+    "clean_record",
     "compacted_path",
     "header_differences",
     "lock_path",
+    "not_a_run_error",
+    "read_lines",
     "read_run",
     "stored_run_path",
 ]
@@ -92,7 +96,7 @@ def header_differences(stored: dict, requested: dict) -> list[str]:
         One ``"field: stored X, requested Y"`` line per differing field (empty
         when the headers agree).
     """
-    stored, requested = _clean(stored), _clean(requested)
+    stored, requested = clean_record(stored), clean_record(requested)
     lines: list[str] = []
 
     def walk(prefix: str, old, new) -> None:
@@ -109,14 +113,14 @@ def header_differences(stored: dict, requested: dict) -> list[str]:
     return lines
 
 
-def _clean(value):
+def clean_record(value):
     """JSON-safe copy: NaN/inf -> None, tuples -> lists."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): clean_record(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [clean_record(v) for v in value]
     return value
 
 
@@ -174,17 +178,19 @@ class RunData:
 
 
 #: How every header line starts (``json.dumps`` of ``{"type": "header", ...}``).
-_HEADER_START = b'{"type": "header"'
+#: How every run record file begins (a file that does not is never written to).
+HEADER_START = b'{"type": "header"'
 
 
-def _not_a_run(path: Path, what: str) -> ValueError:
+def not_a_run_error(path: Path, what: str) -> ValueError:
+    """The error for a file that is not a run record (``what``: why not)."""
     return ValueError(
         f"{path} is not a BO run record ({what}); it was left unchanged. Point the "
         "run at another file, or move this one away if it is not needed."
     )
 
 
-def _read_lines(path: Path) -> tuple[list[dict], int]:
+def read_lines(path: Path) -> tuple[list[dict], int]:
     """Complete records and the byte length of the complete lines.
 
     A ``.gz`` path is read through gzip (lengths are then of the decompressed text).
@@ -219,13 +225,13 @@ def _read_line(path: Path, line: bytes, number: int, records: list, good: int) -
         record = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         if not records:
-            raise _not_a_run(path, "the first line is not JSON") from None
+            raise not_a_run_error(path, "the first line is not JSON") from None
         raise ValueError(
             f"{path}, line {number}: corrupt record after byte {good}: {error}; "
             "the file was left unchanged (cut it before that byte to resume the run)"
         ) from None
     if not records and (not isinstance(record, dict) or record.get("type") != "header"):
-        raise _not_a_run(path, "the first line is not a header record")
+        raise not_a_run_error(path, "the first line is not a header record")
     if not isinstance(record, dict):
         raise ValueError(
             f"{path}, line {number}: corrupt record after byte {good} (not a "
@@ -270,9 +276,9 @@ def read_run(path: str | os.PathLike, complete_oracle: bool = False) -> RunData:
     path = Path(path)
     if path.suffix != ".gz" and not path.exists() and compacted_path(path).exists():
         path = compacted_path(path)
-    records, _ = _read_lines(path)
+    records, _ = read_lines(path)
     if not records:
-        raise _not_a_run(Path(path), "no complete header line")
+        raise not_a_run_error(Path(path), "no complete header line")
     data = RunData(header=records[0], source=path)
     for line, record in enumerate(records[1:], start=2):
         if complete_oracle and record.get("type") == "oracle":

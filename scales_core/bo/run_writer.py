@@ -19,14 +19,14 @@ import os
 from pathlib import Path
 
 from .run_record import (
-    _HEADER_START,
+    HEADER_START,
     RunData,
     RunLockedError,
-    _clean,
-    _not_a_run,
-    _read_lines,
+    clean_record,
     header_differences,
     lock_path,
+    not_a_run_error,
+    read_lines,
     read_run,
 )
 
@@ -85,7 +85,7 @@ class RunRecord:
     """
 
     def __init__(self, path: str | os.PathLike | None, header: dict) -> None:
-        header = _clean({"type": "header", **header})
+        header = clean_record({"type": "header", **header})
         self.path = None if path is None else Path(path)
         self._fh = None
         self._lock = None
@@ -104,12 +104,12 @@ class RunRecord:
         """Resume (check, drop a partial last line) or create the file; lock held."""
         size = self.path.stat().st_size if self.path.exists() else 0
         if size > 0:
-            records, good = _read_lines(self.path)
+            records, good = read_lines(self.path)
             if not records:
                 with open(self.path, "rb") as fh:
-                    head = fh.read(len(_HEADER_START))
-                if head != _HEADER_START:
-                    raise _not_a_run(self.path, "no complete header line")
+                    head = fh.read(len(HEADER_START))
+                if head != HEADER_START:
+                    raise not_a_run_error(self.path, "no complete header line")
                 logger.warning("%s: dropping a partial header line", self.path)
                 os.truncate(self.path, 0)
                 size = 0
@@ -155,7 +155,7 @@ class RunRecord:
 
     def write(self, record: dict) -> dict:
         """Append one record (NaN -> null), flush and fsync; returns what was stored."""
-        record = _clean(record)
+        record = clean_record(record)
         if self.path is not None:
             self._append(record)
         self.data.add(record)

@@ -37,7 +37,7 @@ from scipy.spatial.distance import cdist
 
 from .compaction import _float32_text, write_gzip_records
 from .init_store import InitStore, load_init_latents
-from .run_record import _read_lines
+from .run_record import read_lines
 
 __all__ = ["SLIM_FIELDS", "is_slim", "pool_distances", "slim_folder", "slim_run"]
 
@@ -140,7 +140,7 @@ def slim_run(path: str | os.PathLike, store: InitStore | None = None) -> bool:
         raise ValueError(
             f"{path}: only compacted runs (.jsonl.gz) are slimmed; finish the run first"
         )
-    records, _ = _read_lines(path)
+    records, _ = read_lines(path)
     if not records or records[-1].get("type") != "done":
         raise ValueError(
             f"{path}: the run is not finished (no done record); not slimmed"
