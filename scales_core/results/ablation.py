@@ -62,7 +62,7 @@ def ablation_seeds(
         k: Size of the top-k mean.
 
     Returns:
-        One row per arm and seed finished by both the arm and the preset: columns
+        One row per arm and seed finished by both the arm and the preset, with columns
         ``arm``, ``seed``, ``validity``, ``top10``, ``validity (preset)``,
         ``top10 (preset)`` and ``validity (default)`` (NaN where the default did
         not finish the seed).
