@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
 from conftest import MLPDecoder
@@ -209,7 +212,34 @@ def test_pipeline_table_pairs_each_pipeline_with_its_own_ga():
     assert row["seeds"] == 2
     assert row["validity"] == 0.5 and row["validity - GA"] == pytest.approx(0.5 - 0.375)
     assert row["validity higher"] == "1 of 2"
+    # differences +0.5 (seed 0) and -0.25 (seed 1): ranks 2 and 1, W+ = 2 of the
+    # four equally likely sign patterns' {0, 1, 2, 3}: two-sided p = 2 * P(W+ >= 2) = 1
+    assert row["validity p"] == pytest.approx(1.0)
+    assert math.isnan(table.loc[("A", "ga"), "validity p"])
     assert table.loc[("B", "scales_0.5"), "validity - GA"] == -0.5
+
+
+def test_paired_p_value_matches_the_exact_signed_rank_distribution():
+    import itertools
+
+    from scales_core.results import paired_p_value
+
+    # all n differences on one side: only 1 of 2**n sign patterns per side is as extreme
+    assert paired_p_value([0.1, 0.2, 0.3, 0.4, 0.5]) == pytest.approx(2 / 2**5)
+    assert paired_p_value(-np.arange(1, 11) / 10) == pytest.approx(2 / 2**10)
+    # by enumeration: W+ of the ranks 1..6 over all 64 sign patterns
+    diff = np.array([0.3, -0.1, 0.6, 0.2, -0.5, 0.4])
+    ranks = np.argsort(np.argsort(np.abs(diff))) + 1
+    w = ranks[diff > 0].sum()
+    null = [
+        sum(r for r, s in zip(ranks, signs) if s)
+        for signs in itertools.product([0, 1], repeat=6)
+    ]
+    tail = min(np.mean([x >= w for x in null]), np.mean([x <= w for x in null]))
+    assert paired_p_value(diff) == pytest.approx(min(1.0, 2 * tail))
+    # zeros are dropped; no nonzero difference: no test
+    assert paired_p_value([0.0, 0.1, 0.2]) == pytest.approx(paired_p_value([0.1, 0.2]))
+    assert math.isnan(paired_p_value([0.0, 0.0]))
 
 
 def test_validity_ordering():

@@ -44,6 +44,7 @@ from .claims import (
 from .paired import (
     best_of_families,
     compare_variants,
+    paired_p_value,
     paired_verdict,
     pipeline_table,
     validity_ordering,
@@ -157,6 +158,7 @@ __all__ = [
     "most_common_share",
     "ordering_sentence",
     "paired_validity",
+    "paired_p_value",
     "paired_verdict",
     "paper_pipeline_rows",
     "paper_table",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
+from scipy.stats import wilcoxon
 
 from ..bo.methods import figure_families
 from .summary import METRICS, per_run_metrics, summarize_sweep
@@ -16,6 +18,7 @@ from .summary import METRICS, per_run_metrics, summarize_sweep
 __all__ = [
     "best_of_families",
     "compare_variants",
+    "paired_p_value",
     "paired_verdict",
     "pipeline_table",
     "validity_ordering",
@@ -132,6 +135,25 @@ def compare_variants(frames: dict[str, pd.DataFrame], k: int = 10) -> pd.DataFra
     return out
 
 
+def paired_p_value(diff: pd.Series | np.ndarray) -> float:
+    r"""Two-sided Wilcoxon signed-rank p-value of paired differences (exact where scipy can).
+
+    Seeds with a zero difference are dropped (``zero_method="wilcox"``).
+
+    Args:
+        diff: Per-seed differences, shape ``(n_seeds,)``.
+
+    Returns:
+        The p-value; ``nan`` where no difference is nonzero. Five seeds all on one
+        side give 2 / 2**5 = 0.0625, ten give 0.002.
+    """
+    diff = np.asarray(diff, dtype=float)
+    diff = diff[diff != 0]
+    if not len(diff):
+        return float("nan")
+    return float(wilcoxon(diff, alternative="two-sided").pvalue)
+
+
 def pipeline_table(
     frames: dict[str, pd.DataFrame],
     methods: Iterable[str],
@@ -152,7 +174,9 @@ def pipeline_table(
         baseline), ``validity``, ``top1``, ``top10`` (means over those seeds), the
         mean paired differences ``validity - GA`` and ``top10 - GA``, and on how
         many seeds each is higher (``validity higher``, ``top10 higher``, as
-        ``"h of n"``). A method without a finished pair is left out.
+        ``"h of n"``) with the paired test of the validity differences
+        (``validity p``, :func:`paired_p_value`; ``nan`` for the baseline's own row).
+        A method without a finished pair is left out.
     """
     rows = {}
     for label, frame in frames.items():
@@ -177,6 +201,7 @@ def pipeline_table(
                 f"validity - {baseline.upper()}": float(diff["validity"].mean()),
                 f"top10 - {baseline.upper()}": float(diff["top10"].mean()),
                 "validity higher": f"{int((diff['validity'] > 0).sum())} of {len(seeds)}",
+                "validity p": paired_p_value(diff["validity"]),
                 "top10 higher": f"{int((diff['top10'] > 0).sum())} of {len(seeds)}",
             }
     out = pd.DataFrame.from_dict(rows, orient="index")
