@@ -173,7 +173,51 @@ def test_bad_parameters(tmp_path):
     with pytest.raises(ValueError, match="seeds"):
         run_sweep("expressions", ["ga"], [-1], 1, str(tmp_path))
     with pytest.raises(ValueError, match="workers"):
-        run_sweep("expressions", ["ga"], [0], 1, str(tmp_path), workers=0)
+        run_sweep("expressions", ["ga"], [0], 1, str(tmp_path), workers=-1)
+
+
+@needs_data(CKPT)
+def test_in_process_sweep_writes_the_records_a_dask_sweep_writes(
+    tmp_path, caplog, monkeypatch
+):
+    """workers=0 runs without Dask, in this process, to the same oracle records; a
+    run that fails there is a failed row and the others still run."""
+    kwargs = dict(compact=False, **TINY)
+    dask_out, here_out = str(tmp_path / "dask"), str(tmp_path / "here")
+    run_sweep(
+        "expressions",
+        ["ga", "prior_0.5"],
+        [0],
+        1,
+        dask_out,
+        workers=1,
+        processes=False,
+        **kwargs,
+    )
+    with caplog.at_level("INFO", logger="scales_core.sweep"):
+        status = run_sweep(
+            "expressions", ["ga", "prior_0.5"], [0], 1, here_out, workers=0, **kwargs
+        )
+    assert list(status["status"]) == ["done", "done"], status["error"].tolist()
+    assert "expressions/ga/seed0 done" in caplog.text
+    for method in ["ga", "prior_0.5"]:
+        got = read_run(run_path(here_out, "expressions", method, 0))
+        want = read_run(run_path(dask_out, "expressions", method, 0))
+        assert got.oracle == want.oracle and len(got.oracle) == TINY["q"]
+    # a run that raises is a failed row; the next one still runs
+    import scales_core.sweep.run as run_module
+
+    real = run_module.run_one
+
+    def fails_on_seed_1(task, method, seed, out, spec):
+        if seed == 1:
+            raise RuntimeError("out of memory")
+        return real(task, method, seed, out, spec)
+
+    monkeypatch.setattr(run_module, "run_one", fails_on_seed_1)
+    status = run_sweep("expressions", ["ga"], [1, 2], 1, here_out, workers=0, **kwargs)
+    assert list(status["status"]) == ["failed", "done"]
+    assert status.loc[0, "error"] == "RuntimeError: out of memory"
 
 
 @needs_data(CKPT)

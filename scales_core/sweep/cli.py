@@ -67,7 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="default: the task's")
     parser.add_argument("--out", required=True, help="sweep folder")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
-    parser.add_argument("--workers", type=int, default=2, help="local workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="local Dask workers (0: every run in this process, one after another)",
+    )
     parser.add_argument("--n-init", type=int, default=None)
     parser.add_argument(
         "--checkpoint",

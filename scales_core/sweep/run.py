@@ -6,6 +6,7 @@ import logging
 import os
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -274,7 +275,9 @@ def run_sweep(
         out: Sweep folder.
         scheduler: Address of a running Dask scheduler; ``None`` starts a
             ``LocalCluster`` with ``workers`` workers of one thread each.
-        workers: Local workers (ignored with ``scheduler``).
+        workers: Local workers (ignored with ``scheduler``); ``0`` runs every run
+            in this process, one after another, without Dask (a debugger or a
+            ``kill -STOP`` of this process then reaches the runs).
         processes: Local workers are processes (``False``: threads, for tests).
         **settings: The other :class:`~scales_core.sweep.spec.RunSpec` fields, shared
             by every run (e.g. ``n_init=12``, ``q=2``, ``overrides={"half_width":
@@ -296,10 +299,25 @@ def run_sweep(
     methods = _check(tasks, methods, seeds)
     # a bad q, lr, scales_grad or surrogate fails here, not in every worker
     configs = {task: spec.bo_config(task) for task in tasks}
-    if scheduler is None and not is_int(workers, 1):
-        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    if scheduler is None and not is_int(workers, 0):
+        raise ValueError(f"workers must be an int >= 0, got {workers!r}")
     _check_run_inputs(tasks, methods, out, configs, spec)
     check_existing(tasks, methods, seeds, out, spec, configs)
+    jobs = [
+        (task, method, seed) for task in tasks for method in methods for seed in seeds
+    ]
+    if scheduler is None and workers == 0:
+        rows = [
+            _status_row(
+                out,
+                task,
+                method.name,
+                seed,
+                partial(run_one, task, method, seed, out, spec),
+            )
+            for task, method, seed in jobs
+        ]
+        return _status_frame(rows)
     cluster = None
     if scheduler is None:
         with dask.config.set(_worker_environ()):
@@ -316,49 +334,63 @@ def run_sweep(
             f"{SCHEDULER_TIMEOUT_S} s ({type(error).__name__}); start it first or drop "
             "--scheduler to use local workers"
         ) from None
-    rows = []
     try:
-        futures = {}
-        for task in tasks:
-            for method in methods:
-                for seed in seeds:
-                    key = f"bo-{task}-{method.name}-seed{seed}-{time.time_ns()}"
-                    future = client.submit(
-                        run_one, task, method, seed, out, spec, key=key, pure=False
-                    )
-                    futures[future] = (task, method.name, seed)
-        for future in as_completed(futures):
-            task, method, seed = futures[future]
-            try:
-                row = {**future.result(), "error": None}
-            except Exception as error:  # noqa: BLE001 - one failed run must not stop the rest
-                row = dict(
-                    task=task,
-                    method=method,
-                    seed=seed,
-                    status="failed",
-                    path=str(run_path(out, task, method, seed)),
-                    seconds=None,
-                    n_oracle=None,
-                    error=f"{type(error).__name__}: {error}",
-                )
-                logger.error(
-                    "%s/%s/seed%d failed: %s", task, method, seed, row["error"]
-                )
-            else:
-                logger.info(
-                    "%s/%s/seed%d %s (%.0f s)",
-                    task,
-                    method,
-                    seed,
-                    row["status"],
-                    row["seconds"],
-                )
-            rows.append(row)
+        futures = {
+            client.submit(
+                run_one,
+                task,
+                method,
+                seed,
+                out,
+                spec,
+                key=f"bo-{task}-{method.name}-seed{seed}-{time.time_ns()}",
+                pure=False,
+            ): (task, method.name, seed)
+            for task, method, seed in jobs
+        }
+        rows = [
+            _status_row(out, *futures[future], future.result)
+            for future in as_completed(futures)
+        ]
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+    return _status_frame(rows)
+
+
+def _status_row(out: str, task: str, method: str, seed: int, result) -> dict:
+    """One run's status row, logged: ``result()``'s, or a failed row.
+
+    One failed run must not stop the rest of the sweep.
+    """
+    try:
+        row = {**result(), "error": None}
+    except Exception as error:  # noqa: BLE001 - one failed run must not stop the rest
+        row = dict(
+            task=task,
+            method=method,
+            seed=seed,
+            status="failed",
+            path=str(run_path(out, task, method, seed)),
+            seconds=None,
+            n_oracle=None,
+            error=f"{type(error).__name__}: {error}",
+        )
+        logger.error("%s/%s/seed%d failed: %s", task, method, seed, row["error"])
+    else:
+        logger.info(
+            "%s/%s/seed%d %s (%.0f s)",
+            task,
+            method,
+            seed,
+            row["status"],
+            row["seconds"],
+        )
+    return row
+
+
+def _status_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["task", "method", "seed"], ignore_index=True)
 
 
