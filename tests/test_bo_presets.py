@@ -219,6 +219,45 @@ def test_pipeline_table_pairs_each_pipeline_with_its_own_ga():
     assert table.loc[("B", "scales_0.5"), "validity - GA"] == -0.5
 
 
+def test_pipeline_seeds_and_their_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from scales_core.results import pipeline_seeds, plot_pipelines
+
+    calls = lambda n_valid, n, base: [(i < n_valid, base + i) for i in range(n)]  # noqa: E731
+    a = _frame(
+        [
+            ("ga", 0, calls(2, 4, 0.0)),
+            ("ga", 1, calls(1, 4, 0.0)),
+            ("scales_0.5", 0, calls(4, 4, 1.0)),
+            ("scales_0.5", 1, calls(0, 4, 0.0)),
+            ("scales_0.5", 2, calls(4, 4, 0.0)),
+        ]
+    )
+    b = _frame([("ga", 0, calls(4, 4, 0.0)), ("scales_0.5", 0, calls(2, 4, 0.0))])
+    seeds = pipeline_seeds({"A": a, "B": b}, ["scales_0.5"], k=1)
+    got = seeds[seeds["method"] == "scales_0.5"]
+    assert got[["pipeline", "seed"]].values.tolist() == [["A", 0], ["A", 1], ["B", 0]]
+    assert got["validity - GA"].tolist() == pytest.approx([0.5, -0.25, -0.5])
+    # top-1 of the valid: A seed 0 reaches 4.0 against GA's 1.0
+    assert got["top10 - GA"].iloc[0] == pytest.approx(3.0)
+    assert pipeline_seeds({"C": b[b["method"] != "ga"]}, ["scales_0.5"]).empty
+    paper = pd.DataFrame(
+        {"validity_mean": [0.2, 0.5], "top10_mean": [1.0, 3.0]},
+        index=["ga", "scales_0.5"],
+    )
+    fig = plot_pipelines(seeds, paper)
+    validity, top10 = fig.axes
+    assert [t.get_text() for t in validity.get_xticklabels()] == ["scales_0.5"]
+    assert [p.get_height() for p in validity.patches] == pytest.approx([0.125, -0.5])
+    cross = validity.collections[-1].get_offsets()
+    assert cross[0].tolist() == pytest.approx([0.0, 0.3])  # the paper: 0.5 - 0.2
+    assert top10.collections[-1].get_offsets()[0].tolist() == pytest.approx([0.0, 2.0])
+
+
 def test_paired_p_value_matches_the_exact_signed_rank_distribution():
     import itertools
 

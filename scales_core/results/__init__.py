@@ -46,6 +46,7 @@ from .paired import (
     compare_variants,
     paired_p_value,
     paired_verdict,
+    pipeline_seeds,
     pipeline_table,
     validity_ordering,
 )
@@ -78,6 +79,7 @@ from .pipelines import (
 )
 from .plots import (
     plot_paired,
+    plot_pipelines,
     plot_trajectories,
     plot_validity,
 )
@@ -167,8 +169,10 @@ __all__ = [
     "per_run_metrics",
     "plot_ablation",
     "pipeline_frames",
+    "pipeline_seeds",
     "pipeline_table",
     "plot_paired",
+    "plot_pipelines",
     "plot_trajectories",
     "plot_validity",
     "proposal_norms",

@@ -20,6 +20,7 @@ __all__ = [
     "compare_variants",
     "paired_p_value",
     "paired_verdict",
+    "pipeline_seeds",
     "pipeline_table",
     "validity_ordering",
 ]
@@ -154,6 +155,55 @@ def paired_p_value(diff: pd.Series | np.ndarray) -> float:
     return float(wilcoxon(diff, alternative="two-sided").pvalue)
 
 
+def pipeline_seeds(
+    frames: dict[str, pd.DataFrame],
+    methods: Iterable[str],
+    baseline: str = "ga",
+    k: int = 10,
+) -> pd.DataFrame:
+    r"""Each pipeline's methods against its own baseline, one row per paired seed.
+
+    Args:
+        frames: Pipeline label -> :func:`load_sweep` output holding the baseline's
+            and the methods' runs of that pipeline.
+        methods: The methods to report (the baseline is reported too, against itself).
+        baseline: The method every other is paired with.
+        k: Size of the top-k mean.
+
+    Returns:
+        Columns ``pipeline``, ``method``, ``seed`` (finished by both the method and
+        the baseline), ``validity``, ``top1``, ``top10`` and the differences
+        ``validity - GA``, ``top10 - GA`` to the baseline's run on that seed;
+        pipelines, then methods (baseline first), in the given order.
+    """
+    gap = f" - {baseline.upper()}"
+    parts = []
+    for label, frame in frames.items():
+        runs = per_run_metrics(frame, k)
+        ran = set(runs.index.get_level_values("method")) if len(runs) else set()
+        if baseline not in ran:
+            continue
+        base = runs.loc[baseline]
+        for method in [baseline, *[m for m in methods if m != baseline]]:
+            if method not in ran:
+                continue
+            mine = runs.loc[method]
+            seeds = sorted(set(mine.index) & set(base.index))
+            if not seeds:
+                continue
+            part = mine.loc[seeds, ["validity", "top1", "top10"]].astype(float)
+            for metric in ("validity", "top10"):
+                part[metric + gap] = part[metric] - base.loc[seeds, metric]
+            parts.append(
+                part.rename_axis("seed")
+                .reset_index()
+                .assign(pipeline=label, method=method)
+            )
+    columns = ["pipeline", "method", "seed", "validity", "top1", "top10"]
+    columns += [f"validity{gap}", f"top10{gap}"]
+    return pd.concat(parts)[columns] if parts else pd.DataFrame(columns=columns)
+
+
 def pipeline_table(
     frames: dict[str, pd.DataFrame],
     methods: Iterable[str],
@@ -176,34 +226,24 @@ def pipeline_table(
         many seeds each is higher (``validity higher``, ``top10 higher``, as
         ``"h of n"``) with the paired test of the validity differences
         (``validity p``, :func:`paired_p_value`; ``nan`` for the baseline's own row).
-        A method without a finished pair is left out.
+        A method without a finished pair is left out (per seed:
+        :func:`pipeline_seeds`).
     """
+    gap = f" - {baseline.upper()}"
     rows = {}
-    for label, frame in frames.items():
-        runs = per_run_metrics(frame, k)
-        if runs.empty or baseline not in runs.index.get_level_values("method"):
-            continue
-        base = runs.loc[baseline]
-        for method in [baseline, *[m for m in methods if m != baseline]]:
-            if method not in runs.index.get_level_values("method"):
-                continue
-            mine = runs.loc[method]
-            seeds = sorted(set(mine.index) & set(base.index))
-            if not seeds:
-                continue
-            diff = mine.loc[seeds] - base.loc[seeds]
-            rows[(label, method)] = {
-                "seeds": len(seeds),
-                **{
-                    m: float(mine.loc[seeds, m].mean())
-                    for m in ("validity", "top1", "top10")
-                },
-                f"validity - {baseline.upper()}": float(diff["validity"].mean()),
-                f"top10 - {baseline.upper()}": float(diff["top10"].mean()),
-                "validity higher": f"{int((diff['validity'] > 0).sum())} of {len(seeds)}",
-                "validity p": paired_p_value(diff["validity"]),
-                "top10 higher": f"{int((diff['top10'] > 0).sum())} of {len(seeds)}",
-            }
+    seeds = pipeline_seeds(frames, methods, baseline, k)
+    for (label, method), got in seeds.groupby(["pipeline", "method"], sort=False):
+        diff = got[[f"validity{gap}", f"top10{gap}"]]
+        n = len(got)
+        rows[(label, method)] = {
+            "seeds": n,
+            **{m: float(got[m].mean()) for m in ("validity", "top1", "top10")},
+            f"validity{gap}": float(diff[f"validity{gap}"].mean()),
+            f"top10{gap}": float(diff[f"top10{gap}"].mean()),
+            "validity higher": f"{int((diff[f'validity{gap}'] > 0).sum())} of {n}",
+            "validity p": paired_p_value(diff[f"validity{gap}"]),
+            "top10 higher": f"{int((diff[f'top10{gap}'] > 0).sum())} of {n}",
+        }
     out = pd.DataFrame.from_dict(rows, orient="index")
     if len(out):
         out.index = pd.MultiIndex.from_tuples(out.index, names=["pipeline", "method"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_paired", "plot_trajectories", "plot_validity"]
+__all__ = ["plot_paired", "plot_pipelines", "plot_trajectories", "plot_validity"]
 
 
 def plot_trajectories(
@@ -138,6 +138,75 @@ def plot_paired(
         ax.plot([lo, hi], [lo, hi], "k:", lw=1)
         ax.set_xlabel(f"{baseline.upper()}, {metric}")
         ax.set_ylabel(f"penalty, {metric}")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pipelines(
+    seeds: pd.DataFrame, paper: pd.DataFrame | None = None, baseline: str = "ga"
+):
+    r"""Seed by seed, each pipeline's methods against its own baseline.
+
+    One panel per metric (valid share, top-10): a point per paired seed, a bar at
+    the mean, pipelines side by side at each method, and the paper's difference
+    (a black cross) where ``paper`` has it.
+
+    Args:
+        seeds: :func:`~scales_core.results.pipeline_seeds` output.
+        paper: The paper's table indexed by method (``validity_mean``,
+            ``top10_mean``), or ``None``.
+        baseline: The baseline the differences are taken to.
+
+    Returns:
+        The figure.
+    """
+    import matplotlib.pyplot as plt
+
+    seeds = seeds[seeds["method"] != baseline]
+    methods = list(dict.fromkeys(seeds["method"]))
+    pipelines = list(dict.fromkeys(seeds["pipeline"]))
+    width = 0.8 / max(len(pipelines), 1)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    gap = f" - {baseline.upper()}"
+    for ax, metric, name in zip(
+        axes, ["validity", "top10"], ["valid share", "top-10 average"]
+    ):
+        for i, label in enumerate(pipelines):
+            for x, method in enumerate(methods):
+                got = seeds[(seeds["pipeline"] == label) & (seeds["method"] == method)]
+                if got.empty:
+                    continue
+                at = x - 0.4 + width * (i + 0.5)
+                ax.bar(
+                    at, got[metric + gap].mean(), width * 0.9, color=f"C{i}", alpha=0.3
+                )
+                ax.scatter(
+                    np.full(len(got), at),
+                    got[metric + gap],
+                    color=f"C{i}",
+                    s=14,
+                    zorder=3,
+                    label=label if x == 0 else None,
+                )
+        if paper is not None and baseline in paper.index:
+            shown = [m for m in methods if m in paper.index]
+            ax.scatter(
+                [methods.index(m) for m in shown],
+                [
+                    paper.loc[m, f"{metric}_mean"]
+                    - paper.loc[baseline, f"{metric}_mean"]
+                    for m in shown
+                ],
+                marker="x",
+                color="k",
+                s=60,
+                zorder=4,
+                label="paper",
+            )
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(range(len(methods)), methods)
+        ax.set_ylabel(f"{name} - {baseline.upper()}'s\n(same seed)")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
