@@ -187,9 +187,9 @@ def _frame(rows):
     return pd.DataFrame(out, columns=list(COLUMNS)).astype({"objective": float})
 
 
-def test_pipeline_table_pairs_each_pipeline_with_its_own_ga():
-    from scales_core.results import pipeline_table
-
+def _two_pipelines():
+    """Pipeline A: GA on seeds 0-1, scales_0.5 on 0-2 (seed 2 has no GA: not
+    paired); pipeline B: both on seed 0. Four calls per run, the first few valid."""
     calls = lambda n_valid, n, base: [(i < n_valid, base + i) for i in range(n)]  # noqa: E731
     a = _frame(
         [
@@ -199,8 +199,15 @@ def test_pipeline_table_pairs_each_pipeline_with_its_own_ga():
             ("scales_0.5", 1, calls(0, 4, 0.0)),
             ("scales_0.5", 2, calls(4, 4, 0.0)),
         ]
-    )  # seed 2 has no GA: not paired
+    )
     b = _frame([("ga", 0, calls(4, 4, 0.0)), ("scales_0.5", 0, calls(2, 4, 0.0))])
+    return a, b
+
+
+def test_pipeline_table_pairs_each_pipeline_with_its_own_ga():
+    from scales_core.results import pipeline_table
+
+    a, b = _two_pipelines()
     table = pipeline_table({"A": a, "B": b}, ["scales_0.5", "scales_2"], k=1)
     assert list(table.index) == [
         ("A", "ga"),
@@ -227,17 +234,7 @@ def test_pipeline_seeds_and_their_figure():
 
     from scales_core.results import pipeline_seeds, plot_pipelines
 
-    calls = lambda n_valid, n, base: [(i < n_valid, base + i) for i in range(n)]  # noqa: E731
-    a = _frame(
-        [
-            ("ga", 0, calls(2, 4, 0.0)),
-            ("ga", 1, calls(1, 4, 0.0)),
-            ("scales_0.5", 0, calls(4, 4, 1.0)),
-            ("scales_0.5", 1, calls(0, 4, 0.0)),
-            ("scales_0.5", 2, calls(4, 4, 0.0)),
-        ]
-    )
-    b = _frame([("ga", 0, calls(4, 4, 0.0)), ("scales_0.5", 0, calls(2, 4, 0.0))])
+    a, b = _two_pipelines()
     seeds = pipeline_seeds({"A": a, "B": b}, ["scales_0.5"], k=1)
     got = seeds[seeds["method"] == "scales_0.5"]
     assert got[["pipeline", "seed"]].values.tolist() == [["A", 0], ["A", 1], ["B", 0]]

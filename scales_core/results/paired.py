@@ -212,12 +212,7 @@ def pipeline_table(
 ) -> pd.DataFrame:
     r"""Each pipeline's methods against its own baseline, paired by seed.
 
-    Args:
-        frames: Pipeline label -> :func:`load_sweep` output holding the baseline's
-            and the methods' runs of that pipeline.
-        methods: The methods to report (the baseline is reported too).
-        baseline: The method every other is paired with.
-        k: Size of the top-k mean.
+    The arguments are :func:`pipeline_seeds`'s; this table aggregates its rows.
 
     Returns:
         Index (pipeline, method); columns ``seeds`` (finished, paired with the
@@ -226,8 +221,7 @@ def pipeline_table(
         many seeds each is higher (``validity higher``, ``top10 higher``, as
         ``"h of n"``) with the paired test of the validity differences
         (``validity p``, :func:`paired_p_value`; ``nan`` for the baseline's own row).
-        A method without a finished pair is left out (per seed:
-        :func:`pipeline_seeds`).
+        A method without a finished pair is left out.
     """
     gap = f" - {baseline.upper()}"
     rows = {}
