@@ -141,6 +141,29 @@ def test_result_source_and_tolerance():
     assert not within_tolerance(0.94, 0.88, 0.05)
 
 
+def test_paired_claim_verdict_follows_the_test():
+    from scales_core.results import paired_claim_verdict, paired_p_value
+
+    up = [0.01 * (i + 1) for i in range(10)]  # 10 of 10 above: p = 0.002
+    assert paired_claim_verdict(0.05, paired_p_value(up), 10) == (
+        "partly",
+        "above the baseline, p = 0.002",
+    )
+    assert (
+        paired_claim_verdict(-0.05, paired_p_value([-d for d in up]), 10)[0]
+        == "reversed"
+    )
+    # 5 of 6 above but the one below is the largest: the test does not reject
+    mixed = [0.01, 0.02, 0.03, 0.04, 0.05, -0.2]
+    assert (
+        paired_claim_verdict(0.1, paired_p_value(mixed), 6)[0] == "does not reproduce"
+    )
+    assert paired_claim_verdict(0.0, float("nan"), 10)[0] == "does not reproduce"
+    # 5 seeds all above give p = 0.0625: no verdict below 6 paired seeds
+    verdict, why = paired_claim_verdict(0.05, paired_p_value(up[:5]), 5)
+    assert verdict == "not comparable" and why.startswith("5 paired seed(s)")
+
+
 def test_method_summary_from_a_folder_or_a_frame_and_metric_pairs(tmp_path):
     fake_run(tmp_path, "ga", 0, [(1.0, "a"), (None, "b")])
     fake_run(tmp_path, "scales_0.5", 0, [(2.0, "c"), (3.0, "d")])

@@ -38,6 +38,7 @@ from .claims import (
     ClaimTable,
     method_summary,
     metric_pairs,
+    paired_claim_verdict,
     result_source,
     within_tolerance,
 )
@@ -160,6 +161,7 @@ __all__ = [
     "most_common_share",
     "ordering_sentence",
     "paired_validity",
+    "paired_claim_verdict",
     "paired_p_value",
     "paired_verdict",
     "paper_pipeline_rows",

@@ -19,6 +19,7 @@ __all__ = [
     "ClaimTable",
     "method_summary",
     "metric_pairs",
+    "paired_claim_verdict",
     "result_source",
     "within_tolerance",
 ]
@@ -123,6 +124,45 @@ def result_source(meta: Mapping[str, Any], what: str | None = None) -> dict[str,
 def within_tolerance(ours: float, paper: float, tol: float) -> bool:
     """Whether ``ours`` is within ``tol`` of ``paper`` (inclusive)."""
     return abs(ours - paper) <= tol
+
+
+#: Paired seeds below which a two-sided signed-rank test cannot reach p < 0.05
+#: (with 5 seeds all on one side, p = 0.0625).
+MIN_TESTABLE_SEEDS = 6
+
+
+def paired_claim_verdict(
+    difference: float, p: float, seeds: int, alpha: float = 0.05
+) -> tuple[str, str]:
+    r"""The verdict on "the method beats the baseline" from a paired comparison.
+
+    ``partly`` where the paired difference is positive and the signed-rank test
+    rejects "no difference" (the paper's claim holds in sign, its size is judged
+    in the reason), ``reversed`` where it is negative and the test rejects,
+    ``does not reproduce`` where the test does not reject, and ``not comparable``
+    below :data:`MIN_TESTABLE_SEEDS` paired seeds.
+
+    Args:
+        difference: Mean paired difference, method minus baseline.
+        p: Two-sided p of the paired differences
+            (:func:`~scales_core.results.paired_p_value`; ``nan``: no nonzero one).
+        seeds: Paired seeds.
+        alpha: The test's level.
+
+    Returns:
+        ``(verdict, reason)``, e.g. ``("partly", "above the baseline, p = 0.002")``.
+    """
+    if seeds < MIN_TESTABLE_SEEDS:
+        return (
+            "not comparable",
+            f"{seeds} paired seed(s): a paired test needs {MIN_TESTABLE_SEEDS}",
+        )
+    tested = f"p = {p:.3f}"
+    if not p < alpha:  # nan included
+        return "does not reproduce", f"not distinguishable from the baseline, {tested}"
+    if difference > 0:
+        return "partly", f"above the baseline, {tested}"
+    return "reversed", f"below the baseline, {tested}"
 
 
 def method_summary(runs: pd.DataFrame | str | Path, k: int = 10) -> pd.DataFrame:
