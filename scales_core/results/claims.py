@@ -140,7 +140,7 @@ def paired_claim_verdict(
     rejects "no difference" (the paper's claim holds in sign, its size is judged
     in the reason), ``reversed`` where it is negative and the test rejects,
     ``does not reproduce`` where the test does not reject, and ``not comparable``
-    below :data:`MIN_TESTABLE_SEEDS` paired seeds.
+    below ``MIN_TESTABLE_SEEDS`` (6) paired seeds.
 
     Args:
         difference: Mean paired difference, method minus baseline.
