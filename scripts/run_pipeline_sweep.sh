@@ -7,7 +7,8 @@
 # PRESET: paper_2024 (first release: the paper's B tables) or paper_2025 (later release).
 # TASK:   logp (10 seeds of GA and ScaLES 0.5/0.8/2), expressions (10 seeds of GA and
 #         ScaLES 0.2/0.5/0.8/2; paper_2024 on the first release's own checkpoint
-#         paper_2024_expressions), guacamol (3 seeds of GA and ScaLES 0.5/0.8, 12 steps).
+#         paper_2024_expressions), guacamol (3 seeds of GA and ScaLES 0.5/0.8, 12 steps; chapter 6 reads paper_2025,
+#         the pipeline that wins on logP: scales_core.results.strongest_pipeline).
 # Runs go to $OUT/<task>_<preset>/<task>/<method>/seed<k>.jsonl(.gz); resumable, and
 # safe to start twice (a run file another process writes is locked).
 # Under paper_2024 the GA is today's GA (the preset changes only the penalty and the

@@ -408,3 +408,20 @@ def test_ablation_script_runs_each_arm_on_each_seed(tmp_path):
         text=True,
     )
     assert bad.returncode == 2 and "no ablation arms" in bad.stderr
+
+
+def test_strongest_pipeline_ranks_by_mean_validity_gain():
+    from scales_core.results import pipeline_table, strongest_pipeline
+
+    a, b = _two_pipelines()
+    table = pipeline_table({"A": a, "B": b}, ["scales_0.5", "scales_2"], k=1)
+    # A's scales_0.5 gains +0.125 over its GA on average, B's loses 0.5
+    label, gains = strongest_pipeline(table, ["scales_0.5"], exclude=())
+    assert label == "A"
+    assert gains.to_dict() == pytest.approx({"A": 0.125, "B": -0.5})
+    assert list(gains.index) == ["A", "B"]
+    # an excluded pipeline does not compete
+    assert strongest_pipeline(table, ["scales_0.5"], exclude=("A",))[0] == "B"
+    # only A ran scales_2 (B has no finished pair): a pipeline must run every method
+    with pytest.raises(ValueError, match="ran every one"):
+        strongest_pipeline(table, ["scales_0.5", "scales_2"], exclude=("A",))

@@ -75,6 +75,7 @@ from .pipelines import (
     pipeline_frames,
     run_table,
     same_baseline_proposals,
+    strongest_pipeline,
     validity_table,
     with_default_baseline,
 )
@@ -186,6 +187,7 @@ __all__ = [
     "run_facts",
     "run_table",
     "same_baseline_proposals",
+    "strongest_pipeline",
     "start_validity",
     "step_split",
     "summarize_sweep",

@@ -23,6 +23,7 @@ __all__ = [
     "pipeline_frames",
     "run_table",
     "same_baseline_proposals",
+    "strongest_pipeline",
     "validity_table",
     "with_default_baseline",
 ]
@@ -242,6 +243,45 @@ def ordering_sentence(pipes: pd.DataFrame, label: str, methods: list[str]) -> st
     else:
         where = "no lambda above GA"
     return f"{verdict} the rising validity ({values}); {where}; {got['seeds']} paired seeds"
+
+
+def strongest_pipeline(
+    pipes: pd.DataFrame,
+    methods: Iterable[str],
+    exclude: Iterable[str] = ("default",),
+) -> tuple[str, pd.Series]:
+    r"""The pipeline whose methods raise validity most over their own baseline.
+
+    Chapter 6 runs the release pipeline that wins on logP (chapter 5): the one
+    with the largest mean paired validity difference to its baseline, averaged
+    over ``methods``.
+
+    Args:
+        pipes: :func:`~scales_core.results.pipeline_table` output.
+        methods: The methods whose differences are averaged (each pipeline must
+            have run every one of them to compete).
+        exclude: Pipelines that do not compete (this package's default loop).
+
+    Returns:
+        ``(label, gains)``: the winner and every competing pipeline's mean
+        ``validity - GA`` over ``methods``, highest first.
+
+    Raises:
+        ValueError: No competing pipeline ran every method.
+    """
+    methods, left_out = list(methods), set(exclude)
+    gains = {}
+    for label in dict.fromkeys(pipes.index.get_level_values(0)):
+        rows = pipes.loc[label]
+        if label in left_out or not all(m in rows.index for m in methods):
+            continue
+        gains[label] = float(rows.loc[methods, "validity - GA"].mean())
+    if not gains:
+        raise ValueError(
+            f"no pipeline outside {sorted(left_out)} ran every one of {methods}"
+        )
+    ranked = pd.Series(gains, name="validity - GA").sort_values(ascending=False)
+    return str(ranked.index[0]), ranked
 
 
 def validity_table(
