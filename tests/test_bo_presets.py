@@ -226,6 +226,28 @@ def test_pipeline_table_pairs_each_pipeline_with_its_own_ga():
     assert table.loc[("B", "scales_0.5"), "validity - GA"] == -0.5
 
 
+def test_pair_summary_pools_tasks_as_one_set_of_pairs():
+    import pandas as pd
+
+    from scales_core.results import pair_summary, pipeline_seeds
+
+    a, b = _two_pipelines()
+    # the same runs as two tasks of one pipeline: 2 + 1 pairs of scales_0.5 with its GA
+    pairs = pd.concat(
+        [
+            pipeline_seeds({"A": a}, ["scales_0.5"], k=1).assign(task="t1"),
+            pipeline_seeds({"A": b}, ["scales_0.5"], k=1).assign(task="t2"),
+        ],
+        ignore_index=True,
+    )
+    row = pair_summary(pairs).loc[("A", "scales_0.5")]
+    assert row["seeds"] == 3
+    assert row["validity - GA"] == pytest.approx((0.5 - 0.25 - 0.5) / 3)
+    assert row["validity higher"] == "1 of 3"
+    # |d| = 0.5, 0.25, 0.5: ranks 2.5, 1, 2.5; W+ = 2.5; two-sided exact p = 1 (8 sign patterns)
+    assert 0.5 < row["validity p"] <= 1.0
+
+
 def test_pipeline_seeds_and_their_figure():
     import matplotlib
 

@@ -20,6 +20,7 @@ __all__ = [
     "compare_variants",
     "paired_p_value",
     "paired_verdict",
+    "pair_summary",
     "pipeline_seeds",
     "pipeline_table",
     "validity_ordering",
@@ -212,20 +213,36 @@ def pipeline_table(
 ) -> pd.DataFrame:
     r"""Each pipeline's methods against its own baseline, paired by seed.
 
-    The arguments are :func:`pipeline_seeds`'s; this table aggregates its rows.
+    The arguments are :func:`pipeline_seeds`'s; :func:`pair_summary` aggregates
+    its rows.
 
     Returns:
-        Index (pipeline, method); columns ``seeds`` (finished, paired with the
-        baseline), ``validity``, ``top1``, ``top10`` (means over those seeds), the
-        mean paired differences ``validity - GA`` and ``top10 - GA``, and on how
-        many seeds each is higher (``validity higher``, ``top10 higher``, as
-        ``"h of n"``) with the paired test of the validity differences
-        (``validity p``, :func:`paired_p_value`; ``nan`` for the baseline's own row).
-        A method without a finished pair is left out.
+        :func:`pair_summary` of :func:`pipeline_seeds`.
+    """
+    return pair_summary(pipeline_seeds(frames, methods, baseline, k), baseline)
+
+
+def pair_summary(seeds: pd.DataFrame, baseline: str = "ga") -> pd.DataFrame:
+    r"""Aggregate paired rows per (pipeline, method).
+
+    Rows of several tasks pooled in ``seeds`` (one per task and seed) are
+    aggregated as one set of pairs.
+
+    Args:
+        seeds: :func:`pipeline_seeds` output, or several concatenated.
+        baseline: The method the differences were taken to.
+
+    Returns:
+        Index (pipeline, method); columns ``seeds`` (finished pairs), ``validity``,
+        ``top1``, ``top10`` (means over those pairs), the mean paired differences
+        ``validity - GA`` and ``top10 - GA``, and on how many pairs each is higher
+        (``validity higher``, ``top10 higher``, as ``"h of n"``) with the paired
+        test of the validity differences (``validity p``, :func:`paired_p_value`;
+        ``nan`` for the baseline's own row). A method without a finished pair is
+        left out.
     """
     gap = f" - {baseline.upper()}"
     rows = {}
-    seeds = pipeline_seeds(frames, methods, baseline, k)
     for (label, method), got in seeds.groupby(["pipeline", "method"], sort=False):
         diff = got[[f"validity{gap}", f"top10{gap}"]]
         n = len(got)
