@@ -244,8 +244,8 @@ def test_pair_summary_pools_tasks_as_one_set_of_pairs():
     assert row["seeds"] == 3
     assert row["validity - GA"] == pytest.approx((0.5 - 0.25 - 0.5) / 3)
     assert row["validity higher"] == "1 of 3"
-    # |d| = 0.5, 0.25, 0.5: ranks 2.5, 1, 2.5; W+ = 2.5; two-sided exact p = 1 (8 sign patterns)
-    assert 0.5 < row["validity p"] <= 1.0
+    # |d| = 0.5, 0.25, 0.5: ranks 2.5, 1, 2.5; W+ = 2.5, the centre of W+'s range: p = 1
+    assert row["validity p"] == pytest.approx(1.0)
 
 
 def test_pipeline_seeds_and_their_figure():
